@@ -1,0 +1,19 @@
+# Copyright 2026 gr-rfml authors
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""gr-rfml: RF machine learning blocks for GNU Radio.
+
+Blocks are used as ``from gnuradio import rfml; rfml.awgn_snr(...)``. The model code in
+``rfml.ml`` and the DSP functions in ``rfml.dsp`` import neither GNU Radio nor each
+other's heavy dependencies; blocks import torch only when they are constructed.
+"""
+
+__version__ = "0.1.0"
+
+# C++ blocks and kernels (pybind11).
+try:
+    from .rfml_python import *  # noqa: F401,F403
+except ModuleNotFoundError:  # until lib/ has its first C++ source
+    pass
+
+# Python blocks: one per file, file name = class name.
