@@ -12,6 +12,7 @@ import sys
 
 # subcommand -> one-line description
 SUBCOMMANDS = {
+    "bench": "throughput benchmarks beside same-run baselines",
 }
 
 
