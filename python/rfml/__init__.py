@@ -17,3 +17,4 @@ except ModuleNotFoundError:  # until lib/ has its first C++ source
     pass
 
 # Python blocks: one per file, file name = class name.
+from .tsddae_classifier import tsddae_classifier
