@@ -17,4 +17,6 @@ except ModuleNotFoundError:  # until lib/ has its first C++ source
     pass
 
 # Python blocks: one per file, file name = class name.
+from .mod_source import mod_source
 from .tsddae_classifier import tsddae_classifier
+from .cam_sink import cam_sink
