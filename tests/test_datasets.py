@@ -2,13 +2,14 @@
 """Data set readers and writers: gr-rfml HDF5, RadioML 2016.10A pickle, RadioML 2018.01A."""
 
 import hashlib
+import json
 import os
 import pickle
 
 import h5py
 import numpy as np
 import pytest
-from gnuradio.rfml.ml import datasets
+from gnuradio.rfml.ml import datasets, sigmf
 from gnuradio.rfml.ml.contract import CLASSES
 
 
@@ -165,3 +166,28 @@ def test_inconsistent_labels_rejected(tmp_path):
 def test_summary_mentions_counts():
     text = _tiny().summary()
     assert "12 vectors of 32 samples" in text and "OOK 2" in text
+
+
+def test_sigmf_recording_reads_as_vectors(tmp_path):
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=300) + 1j * rng.normal(size=300)).astype(np.complex64)
+    base = tmp_path / "rec"
+    sigmf.data_path(base).write_bytes(x.astype("<c8").tobytes())
+    annotations = [
+        {"core:sample_start": 100, "core:sample_count": 200, "core:label": "GFSK",
+         "rfml:snr_db": 5.0},
+        {"core:sample_start": 0, "core:sample_count": 100, "core:label": "OOK",
+         "rfml:snr_db": -5.0},
+    ]  # fmt: skip
+    meta = sigmf.write_meta(base, 1e6, annotations, **{"rfml:vector_length": 64,
+                                                        "rfml:classes": list(CLASSES)})  # fmt: skip
+    assert json.loads(meta.read_text())["annotations"][0]["core:label"] == "OOK"
+    ds = datasets.read_dataset(meta)
+    assert ds.format == "sigmf" and ds.iq.shape == (1 + 3, 2, 64)
+    np.testing.assert_array_equal(ds.label, [0, 1, 1, 1])
+    np.testing.assert_array_equal(ds.snr_db, [-5, 5, 5, 5])
+    np.testing.assert_array_equal(ds.iq[1, 0], x[100:164].real)
+    np.testing.assert_array_equal(ds.iq[3, 1], x[228:292].imag)
+    sigmf.data_path(base).write_bytes(x[:250].tobytes())
+    with pytest.raises(datasets.DatasetError, match="past the 250 samples"):
+        datasets.read_dataset(base)

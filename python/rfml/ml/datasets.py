@@ -23,6 +23,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from . import sigmf
+
 FORMAT_NAME = "gr-rfml"
 FORMAT_VERSION = 1
 
@@ -55,7 +57,7 @@ class Dataset:
         classes (tuple[str, ...]): class names, index = label.
         attrs (dict): file attributes (``generation`` decoded from JSON).
         params (dict[str, numpy.ndarray]): per-vector generation parameters, each ``(N,)``.
-        format (str): ``"gr-rfml"``, ``"radioml2016"`` or ``"radioml2018"``.
+        format (str): ``"gr-rfml"``, ``"radioml2016"``, ``"radioml2018"`` or ``"sigmf"``.
     """
 
     iq: np.ndarray
@@ -226,8 +228,8 @@ def read_dataset(path, *, select=None, clean=True):
 
     Args:
         path (str | Path): a gr-rfml HDF5 file, a RadioML 2016.10A pickle
-            (``RML2016.10a_dict.pkl``) or a RadioML 2018.01A HDF5 file
-            (``GOLD_XYZ_OSC.0001_1024.hdf5``).
+            (``RML2016.10a_dict.pkl``), a RadioML 2018.01A HDF5 file
+            (``GOLD_XYZ_OSC.0001_1024.hdf5``) or a SigMF recording of ``rfml capture``.
         select (slice | numpy.ndarray | None): vectors to read (a slice or increasing
             indices); all when None. HDF5 formats read only these from disk.
         clean (bool): also read the clean vectors (gr-rfml files only).
@@ -240,6 +242,9 @@ def read_dataset(path, *, select=None, clean=True):
         DatasetError: corrupt file, foreign layout, or inconsistent contents.
     """
     path = Path(path)
+    if path.suffix in (".sigmf-meta", ".sigmf-data") or sigmf.meta_path(path).is_file():
+        ds = read_sigmf(path)
+        return ds if select is None else ds.subset(select)
     if not path.is_file():
         raise FileNotFoundError(f"data set {path} does not exist; make one with `rfml generate`")
     with open(path, "rb") as f:
@@ -406,3 +411,47 @@ def read_radioml2016(path):
 
 def _text(s):
     return s.decode("latin1") if isinstance(s, bytes) else s
+
+
+def read_sigmf(path, vector_length=None):
+    """Labelled vectors from a SigMF recording of ``rfml capture``.
+
+    Each annotation with a ``core:label`` that names a class is cut into consecutive
+    vectors of ``vector_length`` samples from its start (the SNR of ``rfml:snr_db`` holds
+    for each of them); a partial vector at the end of a segment is dropped.
+
+    Args:
+        path (str | Path): the recording (base name, ``.sigmf-meta`` or ``.sigmf-data``).
+        vector_length (int | None): L; default the recording's ``rfml:vector_length``.
+    """
+    try:
+        samples, meta = sigmf.read_recording(path)
+    except ValueError as e:
+        raise DatasetError(str(e)) from e
+    glob = meta["global"]
+    length = int(vector_length or glob.get("rfml:vector_length", 0))
+    if length < 1:
+        raise DatasetError(f"{path}: no rfml:vector_length in the metadata; pass vector_length")
+    classes = tuple(glob.get("rfml:classes", ()))
+    if not classes:
+        classes = tuple(sorted({a["core:label"] for a in meta["annotations"] if "core:label" in a}))
+    iq, label, snr = [], [], []
+    for a in meta.get("annotations", []):
+        if a.get("core:label") not in classes:
+            continue
+        n = a["core:sample_count"] // length
+        start = a["core:sample_start"]
+        seg = np.asarray(samples[start : start + n * length]).reshape(n, length)
+        iq.append(as_tensor(seg))
+        label.append(np.full(n, classes.index(a["core:label"]), dtype=np.int64))
+        snr.append(np.full(n, a.get("rfml:snr_db", np.nan), dtype=np.float32))
+    if not iq:
+        raise DatasetError(f"{path}: no annotation labels a class ({', '.join(classes)})")
+    attrs = {
+        "source": "SigMF",
+        "sample_rate": glob.get("core:sample_rate"),
+        "radio": glob.get("rfml:radio", "unknown"),
+        "seed": glob.get("rfml:seed"),
+    }
+    return Dataset(np.concatenate(iq), None, np.concatenate(label), np.concatenate(snr),
+                   classes, attrs, {}, "sigmf")  # fmt: skip
