@@ -49,6 +49,13 @@ def complex_to_iq(iq):
     return np.ascontiguousarray(interleaved.swapaxes(1, 2))
 
 
+def softmax(logits):
+    """Row-wise softmax of float logits (B, C) in numpy (tiny: no torch thread pool)."""
+    z = np.asarray(logits, np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def labels_of(index, classes=CLASSES):
     """Class names for an index array; ``INVALID_INDEX`` -> ``INVALID_LABEL``."""
     return [INVALID_LABEL if i == INVALID_INDEX else classes[i] for i in np.asarray(index)]
@@ -123,9 +130,9 @@ class Predictor:
         n = len(iq)
         probs = np.zeros((n, len(self.classes)), np.float32)
         index = np.full(n, INVALID_INDEX, np.int64)
-        valid, p = self._run(iq, lambda x: torch.softmax(self.model(x).float(), dim=1))
-        if p is not None:
-            probs[valid] = p.cpu().numpy()
+        valid, logits = self._run(iq, lambda x: self.model(x).float().cpu().numpy())
+        if logits is not None:
+            probs[valid] = softmax(logits)
             index[valid] = probs[valid].argmax(axis=1)
         return probs, index
 
@@ -141,12 +148,16 @@ class Predictor:
         maps = np.zeros((n, len(self.classes), self.vector_length), np.float32)
 
         def fn(x):
-            return torch.softmax(self.model(x).float(), dim=1), self.model.cam(x).float()
+            if hasattr(self.model, "forward_with_cam"):  # one pass for both
+                logits, cam = self.model.forward_with_cam(x)
+            else:
+                logits, cam = self.model(x), self.model.cam(x)
+            return logits.float().cpu().numpy(), cam.float().cpu().numpy()
 
         valid, out = self._run(iq, fn)
         if out is not None:
-            probs[valid] = out[0].cpu().numpy()
-            maps[valid] = out[1].cpu().numpy()
+            probs[valid] = softmax(out[0])
+            maps[valid] = out[1]
             index[valid] = probs[valid].argmax(axis=1)
         return probs, index, maps
 
