@@ -13,6 +13,8 @@ import sys
 # subcommand -> one-line description
 SUBCOMMANDS = {
     "bench": "throughput benchmarks beside same-run baselines",
+    "train": "train the classifiers (TS-DDAE pre-training, fine-tuning, CAM, CNN baseline)",
+    "eval": "accuracy per SNR, confusion matrices and plots of a classifier on a data set",
 }
 
 

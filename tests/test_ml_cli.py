@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`rfml train` and `rfml eval` end to end on tiny data set files the test writes:
+gr-rfml HDF5, RadioML 2016.10A pickle and RadioML 2018.01A HDF5."""
+
+import json
+import pickle
+
+import h5py
+import numpy as np
+import pytest
+from gnuradio.rfml.apps.__main__ import main as rfml
+from gnuradio.rfml.ml import checkpoint, datasets
+
+L = 256
+CLASSES = ("OOK", "GFSK", "GMSK")
+SNRS = (-10.0, 0.0, 10.0)
+
+
+def tones(n, seed, n_classes=3, length=L):
+    """Class c = a tone at (c + 1) / 16 cycles per sample, random phase and scale, noise at
+    one of SNRS: complex (n, L), label (n,), snr (n,)."""
+    rng = np.random.default_rng(seed)
+    label = np.arange(n) % n_classes
+    snr = np.asarray(SNRS, np.float32)[(np.arange(n) // n_classes) % len(SNRS)]
+    t = np.arange(length)
+    s = np.exp(1j * (2 * np.pi * (label[:, None] + 1) / 16 * t + rng.uniform(0, 7, (n, 1))))
+    noise = (rng.standard_normal((n, length)) + 1j * rng.standard_normal((n, length))) / 2**0.5
+    scale = rng.uniform(0.5, 2.0, (n, 1))
+    x = scale * (s + 10 ** (-snr[:, None] / 20) * noise)
+    return x.astype(np.complex64), label.astype(np.int64), snr
+
+
+def write_rfml(path, n, seed):
+    x, label, snr = tones(n, seed)
+    ds = datasets.Dataset(
+        iq=datasets.as_tensor(x), clean=datasets.as_tensor(x), label=label, snr_db=snr,
+        classes=CLASSES,
+        attrs={"sample_rate": 1e6, "samples_per_symbol": 10, "radio": "sim", "seed": seed},
+    )  # fmt: skip
+    datasets.write_dataset(path, ds)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    return {"train": write_rfml(d / "train.h5", 360, 1), "test": write_rfml(d / "test.h5", 180, 2),
+            "dir": d}  # fmt: skip
+
+
+def _card(path):
+    return json.loads(checkpoint.card_path(path).read_text())
+
+
+def test_pretrain_finetune_eval(files):
+    d = files["dir"]
+    pre = d / "pre.safetensors"
+    common = ["--preset", "tiny", "--batch-size", "32", "--quiet"]
+    assert rfml(["train", "pretrain", "--data", str(files["train"]), "--out", str(pre),
+                 "--epochs", "1", *common]) == 0  # fmt: skip
+    card = _card(pre)
+    assert card["kind"] == "tsddae" and card["training"]["stage"] == "pretrain"
+    assert card["training"]["result"]["steps"] == (360 - 18) // 32
+    assert card["command"].startswith("rfml train pretrain")
+
+    fine = d / "fine.safetensors"
+    assert rfml(["train", "finetune", "--data", str(files["train"]), "--init", str(pre),
+                 "--out", str(fine), "--test", str(files["test"]), "--epochs", "5",
+                 "--lr", "3e-3", *common]) == 0  # fmt: skip
+    card = _card(fine)
+    assert card["training"]["stage"] == "finetune"
+    assert card["training"]["pretraining"]["stage"] == "pretrain"
+    assert card["classes"] == list(CLASSES)
+    acc = card["metrics"]["test"]["accuracy"]
+    assert acc > 0.9
+    assert set(card["metrics"]["test"]["per_snr"]) == {"-10", "0", "10"}
+
+    base = d / "base.safetensors"
+    assert rfml(["train", "baseline", "--data", str(files["train"]), "--out", str(base),
+                 "--epochs", "5", *common]) == 0  # fmt: skip
+
+    out_json, plots = d / "eval.json", d / "plots"
+    assert rfml(["eval", "--model", str(fine), "--data", str(files["test"]), "--json",
+                 str(out_json), "--plots", str(plots), "--baseline", str(base),
+                 "--record", "nominal"]) == 0  # fmt: skip
+    report = json.loads(out_json.read_text())
+    assert report["accuracy"] == pytest.approx(acc)
+    assert report["classes"] == list(CLASSES)
+    assert set(report["per_snr"]) == {"-10", "0", "10"}
+    confusion = np.array(report["confusion"])
+    assert confusion.shape == (3, 3) and confusion.sum() == 180
+    assert np.trace(confusion) / 180 == pytest.approx(acc)
+    assert 0 <= report["baseline"]["accuracy"] <= 1
+    for name in ("accuracy_vs_snr.png", "confusion_0dB.png", "confusion_10dB.png"):
+        png = (plots / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    # -5 dB is not in the data and no bin lies within 1 dB of it: no such plot
+    assert not (plots / "confusion_-5dB.png").exists()
+    assert _card(fine)["metrics"]["nominal"]["accuracy"] == pytest.approx(acc)
+
+
+def test_cam_and_few_labels(files):
+    d = files["dir"]
+    cam_path = d / "cam.safetensors"
+    assert rfml(["train", "cam", "--data", str(files["train"]), "--out", str(cam_path),
+                 "--preset", "tiny", "--epochs", "6", "--batch-size", "32",
+                 "--test", str(files["test"]), "--quiet"]) == 0  # fmt: skip
+    model, card = checkpoint.load(cam_path, kind="cam")
+    assert card["metrics"]["test"]["accuracy"] > 0.9 and hasattr(model, "cam")
+
+    pre = d / "pre2.safetensors"
+    rfml(["train", "pretrain", "--data", str(files["train"]), "--out", str(pre), "--preset",
+          "tiny", "--epochs", "1", "--quiet"])  # fmt: skip
+    assert rfml(["train", "few-labels", "--data", str(files["train"]), "--init", str(pre),
+                 "--test", str(files["test"]), "--labels", "2,5", "--epochs", "3",
+                 "--record-into", str(cam_path), "--quiet"]) == 0  # fmt: skip
+    few = _card(cam_path)["metrics"]["few_labels"]["results"]
+    assert few["2"]["labelled_vectors"] == 2 * 3 * 3 and few["5"]["labelled_vectors"] == 45
+    for arm in ("pretrained", "scratch", "linear_probe"):
+        assert 0 <= few["5"][arm]["accuracy"] <= 1
+
+
+def test_radioml_files_train_and_eval(tmp_path):
+    rng = np.random.default_rng(3)
+    x, label, snr = tones(96, seed=4, length=128)
+    data = {}
+    for c, name in enumerate(("BPSK", "QPSK", "GFSK")):
+        for s in SNRS:
+            sel = (label == c) & (snr == s)
+            data[(name, int(s))] = np.stack([x[sel].real, x[sel].imag], 1).astype(np.float32)
+    pkl = tmp_path / "RML2016.10a_dict.pkl"
+    with open(pkl, "wb") as f:
+        pickle.dump(data, f, protocol=2)
+    model = tmp_path / "rml16.safetensors"
+    assert rfml(["train", "baseline", "--data", str(pkl), "--out", str(model), "--preset",
+                 "tiny", "--epochs", "2", "--quiet"]) == 0  # fmt: skip
+    card = _card(model)
+    assert card["vector_length"] == 128 and card["classes"] == ["BPSK", "GFSK", "QPSK"]
+    assert card["training"]["data"]["format"] == "radioml2016"
+    out = tmp_path / "e.json"
+    assert rfml(["eval", "--model", str(model), "--data", str(pkl), "--json", str(out),
+                 "--plots", ""]) == 0  # fmt: skip
+    assert set(json.loads(out.read_text())["per_snr"]) == {"-10", "0", "10"}
+
+    h5 = tmp_path / "GOLD_XYZ_OSC.0001_1024.hdf5"
+    with h5py.File(h5, "w") as f:
+        f["X"] = rng.normal(size=(24, 1024, 2)).astype(np.float32)
+        f["Y"] = np.eye(24, dtype=np.int64)[np.arange(24)]
+        f["Z"] = np.full((24, 1), 10)
+    with pytest.raises(ValueError, match="classes the model does not know: OOK"):
+        rfml(["eval", "--model", str(model), "--data", str(h5), "--plots", ""])
+    model18 = tmp_path / "rml18.safetensors"
+    assert rfml(["train", "cam", "--data", str(h5), "--out", str(model18), "--preset", "tiny",
+                 "--epochs", "1", "--val-fraction", "0", "--quiet"]) == 0  # fmt: skip
+    assert _card(model18)["vector_length"] == 1024 and len(_card(model18)["classes"]) == 24
+
+
+def test_errors_name_what_to_do(files):
+    with pytest.raises(ValueError, match="needs --out"):
+        rfml(["train", "cam", "--data", str(files["train"])])
+    with pytest.raises(ValueError, match="needs --init"):
+        rfml(["train", "few-labels", "--data", str(files["train"])])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        rfml(["eval", "--model", str(files["dir"] / "none.safetensors"),
+              "--data", str(files["test"])])  # fmt: skip
