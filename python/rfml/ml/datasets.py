@@ -147,7 +147,8 @@ class DatasetWriter:
             raise ValueError(f"cannot write {n_vectors} vectors of {vector_length} samples")
         self.path = Path(path)
         self.n_vectors = int(n_vectors)
-        self._f = h5py.File(self.path, "w", libver="earliest", track_order=True)
+        # No creation-order tracking: it adds time stamps to the group headers.
+        self._f = h5py.File(self.path, "w", libver="earliest")
         f = self._f
         shape = (self.n_vectors, 2, int(vector_length))
         kw = {"track_times": False}
@@ -157,7 +158,7 @@ class DatasetWriter:
         self.snr_db = f.create_dataset("snr_db", shape=(self.n_vectors,), dtype=np.float32, **kw)
         self.params = {}
         if param_names:
-            group = f.create_group("params", track_order=True)
+            group = f.create_group("params")
             for name, dtype in param_names.items():
                 self.params[name] = group.create_dataset(
                     name, shape=(self.n_vectors,), dtype=dtype, **kw
