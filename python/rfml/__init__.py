@@ -11,10 +11,7 @@ other's heavy dependencies; blocks import torch only when they are constructed.
 __version__ = "0.1.0"
 
 # C++ blocks and kernels (pybind11).
-try:
-    from .rfml_python import *  # noqa: F401,F403
-except ModuleNotFoundError:  # until lib/ has its first C++ source
-    pass
+from .rfml_python import *  # noqa: F401,F403
 
 # Python blocks: one per file, file name = class name.
 from .mod_source import mod_source

@@ -1,0 +1,322 @@
+/*
+ * Copyright 2026 gr-rfml authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include <gnuradio/rfml/constellation_renderer.h>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <thread>
+
+// Hot loops are compiled twice: for AVX2+FMA and for the baseline x86-64; the loader
+// picks the one the CPU runs.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RFML_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define RFML_TARGET_CLONES
+#endif
+
+namespace gr {
+namespace rfml {
+
+render_config::render_mode render_config::parse_mode(const std::string& name)
+{
+    if (name == "histogram") {
+        return render_mode::histogram;
+    }
+    if (name == "decay") {
+        return render_mode::decay;
+    }
+    throw std::invalid_argument("unknown constellation mode '" + name +
+                                "': choose 'histogram' or 'decay'");
+}
+
+bool render_config::parse_normalise(const std::string& name)
+{
+    if (name == "max") {
+        return true;
+    }
+    if (name == "none") {
+        return false;
+    }
+    throw std::invalid_argument("unknown normalisation '" + name +
+                                "': choose 'max' or 'none'");
+}
+
+namespace {
+
+// exp(x) for x <= 0: relative error below 3e-7; x below -87 is treated as -87 (~1e-38).
+inline float exp_nonpositive(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    const float t = x * 1.44269504088896341f;
+    const int n = static_cast<int>(t + 128.0f) - 128; // floor(t) for t > -128
+    const float f = t - static_cast<float>(n);         // [0, 1)
+    float p = 1.8775767e-3f;
+    p = p * f + 8.9893397e-3f;
+    p = p * f + 5.5826318e-2f;
+    p = p * f + 2.4015361e-1f;
+    p = p * f + 6.9315308e-1f;
+    p = p * f + 9.9999994e-1f;
+    int32_t bits;
+    std::memcpy(&bits, &p, sizeof bits);
+    bits += n * (1 << 23);
+    std::memcpy(&p, &bits, sizeof p);
+    return p;
+}
+
+// acc[i][j] += exp(neg_k * sqrt(dx2[j - j0] + dy(i)^2)) for i in [i0, i1], j in [j0, j1],
+// dy(i) = (i + 0.5 - v) * dq.
+RFML_TARGET_CLONES
+void accumulate_window(float* acc,
+                       int width,
+                       int i0,
+                       int i1,
+                       int j0,
+                       int j1,
+                       double v,
+                       double dq,
+                       const float* dx2,
+                       float neg_k)
+{
+    const int n = j1 - j0 + 1;
+    for (int i = i0; i <= i1; i++) {
+        const float dy = static_cast<float>((i + 0.5 - v) * dq);
+        const float dy2 = dy * dy;
+        float* row = acc + static_cast<size_t>(i) * width + j0;
+        for (int j = 0; j < n; j++) {
+            row[j] += exp_nonpositive(neg_k * std::sqrt(dx2[j] + dy2));
+        }
+    }
+}
+
+} // namespace
+
+constellation_renderer::constellation_renderer(const render_config& config)
+    : d_config(config)
+{
+    if (config.height < 1 || config.width < 1) {
+        throw std::invalid_argument("image size must be at least 1x1, got " +
+                                    std::to_string(config.height) + "x" +
+                                    std::to_string(config.width));
+    }
+    if (!(config.extent > 0.0) || !std::isfinite(config.extent)) {
+        throw std::invalid_argument("extent must be a positive finite number, got " +
+                                    std::to_string(config.extent));
+    }
+    if (config.mode == render_config::render_mode::histogram) {
+        d_channels = 1;
+        return;
+    }
+    if (config.rates.empty() || config.rates.size() != config.windows.size()) {
+        throw std::invalid_argument(
+            "decay mode needs one window per rate, got " +
+            std::to_string(config.rates.size()) + " rates and " +
+            std::to_string(config.windows.size()) + " windows");
+    }
+    for (size_t k = 0; k < config.rates.size(); k++) {
+        if (!(config.rates[k] >= 0.0) || !std::isfinite(config.rates[k])) {
+            throw std::invalid_argument("decay rates must be finite and >= 0, got " +
+                                        std::to_string(config.rates[k]));
+        }
+        if (config.windows[k] < 0) {
+            throw std::invalid_argument("decay windows must be >= 0 pixels, got " +
+                                        std::to_string(config.windows[k]));
+        }
+    }
+    d_channels = config.rates.size();
+}
+
+size_t constellation_renderer::image_size() const
+{
+    return d_channels * static_cast<size_t>(d_config.height) * d_config.width;
+}
+
+template <typename T>
+void constellation_renderer::render_range(const gr_complex* in,
+                                          size_t first,
+                                          size_t last,
+                                          size_t vlen,
+                                          T* out,
+                                          int64_t* invalid) const
+{
+    const int H = d_config.height;
+    const int W = d_config.width;
+    const size_t plane = static_cast<size_t>(H) * W;
+    const bool decay = d_config.mode == render_config::render_mode::decay;
+    const double E = d_config.extent;
+    // Continuous pixel coordinates: u = (I + E) * su (columns), v = (E - Q) * sv (rows).
+    const double su = W / (2.0 * E);
+    const double sv = H / (2.0 * E);
+    const double di = 2.0 * E / W;
+    const double dq = 2.0 * E / H;
+    const double dxy = std::hypot(di, dq);
+
+    std::vector<float> acc(d_channels * plane, 0.0f);
+    int max_window = 0;
+    for (int b : d_config.windows) {
+        max_window = std::max(max_window, b);
+    }
+    std::vector<float> dx2(decay ? 2 * static_cast<size_t>(max_window) + 1 : 0);
+
+    for (size_t vec = first; vec < last; vec++) {
+        const gr_complex* z = in + vec * vlen;
+        int64_t bad = 0;
+        double scale = 1.0;
+        if (d_config.rms_scale) {
+            double power = 0.0;
+            size_t n_ok = 0;
+            for (size_t n = 0; n < vlen; n++) {
+                if (std::isfinite(z[n].real()) && std::isfinite(z[n].imag())) {
+                    power += static_cast<double>(z[n].real()) * z[n].real() +
+                             static_cast<double>(z[n].imag()) * z[n].imag();
+                    n_ok++;
+                }
+            }
+            const double rms = n_ok ? std::sqrt(power / n_ok) : 0.0;
+            scale = rms > 0.0 ? rms : 1.0; // an all-zero vector is drawn unscaled
+        }
+        for (size_t n = 0; n < vlen; n++) {
+            const float re = z[n].real();
+            const float im = z[n].imag();
+            if (!std::isfinite(re) || !std::isfinite(im)) {
+                bad++;
+                continue;
+            }
+            double x = re, y = im;
+            if (d_config.rms_scale) {
+                x /= scale;
+                y /= scale;
+            }
+            const double u = (x + E) * su;
+            const double v = (E - y) * sv;
+            if (!decay) {
+                const double col = std::floor(u);
+                const double row = std::floor(v);
+                if (col >= 0.0 && col < W && row >= 0.0 && row < H) {
+                    acc[static_cast<size_t>(row) * W + static_cast<size_t>(col)] += 1.0f;
+                }
+                continue;
+            }
+            if (!(std::fabs(u) < 1e9 && std::fabs(v) < 1e9)) {
+                continue; // far outside any window
+            }
+            const long au = std::lrint(u);
+            const long av = std::lrint(v);
+            for (size_t k = 0; k < d_channels; k++) {
+                const long b = d_config.windows[k];
+                const long j0 = std::max(au - b, 0L), j1 = std::min(au + b, long(W) - 1);
+                const long i0 = std::max(av - b, 0L), i1 = std::min(av + b, long(H) - 1);
+                if (j0 > j1 || i0 > i1) {
+                    continue;
+                }
+                for (long j = j0; j <= j1; j++) {
+                    const float dx = static_cast<float>((j + 0.5 - u) * di);
+                    dx2[j - j0] = dx * dx;
+                }
+                accumulate_window(acc.data() + k * plane,
+                                  W,
+                                  int(i0),
+                                  int(i1),
+                                  int(j0),
+                                  int(j1),
+                                  v,
+                                  dq,
+                                  dx2.data(),
+                                  static_cast<float>(-d_config.rates[k] / dxy));
+            }
+        }
+        if (invalid) {
+            invalid[vec] = bad;
+        }
+
+        T* dst = out + vec * d_channels * plane;
+        for (size_t k = 0; k < d_channels; k++) {
+            float* a = acc.data() + k * plane;
+            float peak = 0.0f;
+            if (d_config.normalise) {
+                peak = *std::max_element(a, a + plane);
+            }
+            const bool divide = d_config.normalise && peak > 0.0f;
+            T* o = dst + k * plane;
+            for (size_t p = 0; p < plane; p++) {
+                const float val = divide ? a[p] / peak : a[p];
+                if constexpr (std::is_same_v<T, uint8_t>) {
+                    o[p] = static_cast<uint8_t>(std::min(val * 255.0f, 255.0f));
+                } else {
+                    o[p] = val;
+                }
+            }
+            std::fill(a, a + plane, 0.0f);
+        }
+    }
+}
+
+template <typename T>
+void constellation_renderer::render_all(const gr_complex* in,
+                                        size_t n_vectors,
+                                        size_t vlen,
+                                        T* out,
+                                        int64_t* invalid,
+                                        int threads) const
+{
+    if (threads < 0) {
+        throw std::invalid_argument("threads must be >= 0 (0 = all cores), got " +
+                                    std::to_string(threads));
+    }
+    size_t n_threads =
+        threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : threads;
+    n_threads = std::min(n_threads, n_vectors);
+    if (n_threads <= 1) {
+        render_range(in, 0, n_vectors, vlen, out, invalid);
+        return;
+    }
+    std::vector<std::thread> pool;
+    std::vector<std::exception_ptr> errors(n_threads);
+    for (size_t t = 0; t < n_threads; t++) {
+        const size_t first = n_vectors * t / n_threads;
+        const size_t last = n_vectors * (t + 1) / n_threads;
+        pool.emplace_back([=, &errors] {
+            try {
+                render_range(in, first, last, vlen, out, invalid);
+            } catch (...) {
+                errors[t] = std::current_exception();
+            }
+        });
+    }
+    for (auto& th : pool) {
+        th.join();
+    }
+    for (auto& e : errors) {
+        if (e) {
+            std::rethrow_exception(e);
+        }
+    }
+}
+
+void constellation_renderer::render(const gr_complex* in,
+                                    size_t n_vectors,
+                                    size_t vlen,
+                                    float* out,
+                                    int64_t* invalid,
+                                    int threads) const
+{
+    render_all(in, n_vectors, vlen, out, invalid, threads);
+}
+
+void constellation_renderer::render(const gr_complex* in,
+                                    size_t n_vectors,
+                                    size_t vlen,
+                                    uint8_t* out,
+                                    int64_t* invalid,
+                                    int threads) const
+{
+    render_all(in, n_vectors, vlen, out, invalid, threads);
+}
+
+} // namespace rfml
+} // namespace gr
