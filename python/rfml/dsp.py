@@ -1,0 +1,300 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Plain numpy DSP shared by the blocks, the data-set generator and the tests.
+
+Nothing here imports GNU Radio or torch. Every random function takes an explicit
+``rng: numpy.random.Generator``, so a seed fixes its output.
+
+Conventions: complex signals are arrays whose last axis is time; a *vector* is the last
+axis of length L, and per-vector quantities have the shape of the leading axes.
+"""
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+# --------------------------------------------------------------------------- noise and SNR
+
+
+def _power(x):
+    """Mean power over the last axis, float64, shape x.shape[:-1]."""
+    x = np.asarray(x)
+    return np.mean(x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2, axis=-1)
+
+
+def snr_db(signal, noise):
+    """Measured SNR of each vector: 10*log10(P_signal / P_noise) over the last axis.
+
+    Args:
+        signal (array, complex (..., L)): the signal before noise.
+        noise (array, complex (..., L)): the noise that was added.
+
+    Returns:
+        float64 array (...,); +inf where the noise is zero, -inf where the signal is.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 10.0 * np.log10(_power(signal) / _power(noise))
+
+
+def add_awgn(x, snr_db, rng):
+    """Add complex white Gaussian noise so that each vector has exactly the target SNR.
+
+    The signal power is measured on each vector (eq. 2 of the CAE/CAM report, per vector)
+    and the drawn noise is rescaled so that its power measured over the same vector is
+    ``P_signal / 10**(snr_db/10)``: the measured SNR equals the target up to rounding,
+    not only in expectation.
+
+    Args:
+        x (array, complex (..., L)): signal vectors; L >= 1.
+        snr_db (float or array (...,)): target SNR in dB, one value or one per vector;
+            must be finite.
+        rng (numpy.random.Generator): source of the noise.
+
+    Returns:
+        (y, noise, valid): ``y = x + noise`` and ``noise`` with the dtype of x (complex64
+        unless x is complex128), and ``valid`` bool (...,), False for vectors of zero
+        power or with a NaN/Inf sample; their ``y`` and ``noise`` are all zeros.
+    """
+    x = np.asarray(x)
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ValueError(f"add_awgn needs vectors along the last axis, got shape {x.shape}")
+    dtype = np.complex128 if x.dtype == np.complex128 else np.complex64
+    snr = np.asarray(snr_db, dtype=np.float64)
+    if not np.all(np.isfinite(snr)):
+        raise ValueError(f"snr_db must be finite, got {snr_db!r}")
+    snr = np.broadcast_to(snr, x.shape[:-1])
+    p_sig = _power(x)
+    valid = np.isfinite(p_sig) & (p_sig > 0)
+    real = np.float64 if dtype == np.complex128 else np.float32
+    w = rng.standard_normal(x.shape + (2,), dtype=real).view(dtype)[..., 0]
+    p_w = _power(w)
+    scale = np.where(valid, np.sqrt(p_sig / 10.0 ** (snr / 10.0) / np.maximum(p_w, 1e-300)), 0)
+    noise = (w * scale[..., None].astype(real)).astype(dtype, copy=False)
+    y = np.where(valid[..., None], x.astype(dtype, copy=False) + noise, 0).astype(dtype)
+    return y, noise, valid
+
+
+# --------------------------------------------------------------------------- pulse shapes
+
+PULSES = ("rrc", "rect", "gaussian")
+
+
+def rrc_taps(sps, excess_bw, span=11):
+    """Root-raised-cosine pulse sampled at ``sps`` samples per symbol.
+
+    Args:
+        sps (int): samples per symbol of the taps.
+        excess_bw (float): roll-off in (0, 1].
+        span (int): length in symbols.
+
+    Returns:
+        float64 (span*sps + 1,), unit energy.
+    """
+    if not 0 < excess_bw <= 1:
+        raise ValueError(f"excess_bw (roll-off) must be in (0, 1], got {excess_bw}")
+    b = float(excess_bw)
+    t = (np.arange(span * sps + 1) - span * sps / 2) / sps  # time in symbols
+    h = np.empty_like(t)
+    zero = np.isclose(t, 0.0)
+    quarter = np.isclose(np.abs(t), 1 / (4 * b))
+    rest = ~(zero | quarter)
+    tr = t[rest]
+    h[rest] = (np.sin(np.pi * tr * (1 - b)) + 4 * b * tr * np.cos(np.pi * tr * (1 + b))) / (
+        np.pi * tr * (1 - (4 * b * tr) ** 2)
+    )
+    h[zero] = 1 - b + 4 * b / np.pi
+    h[quarter] = (b / np.sqrt(2)) * (
+        (1 + 2 / np.pi) * np.sin(np.pi / (4 * b)) + (1 - 2 / np.pi) * np.cos(np.pi / (4 * b))
+    )
+    return h / np.sqrt(np.sum(h**2))
+
+
+def gaussian_taps(sps, bt):
+    """Gaussian-filtered rectangular pulse (the GFSK frequency pulse), ``sps`` per symbol.
+
+    Args:
+        sps (int): samples per symbol of the taps.
+        bt (float): 3-dB bandwidth times symbol time, > 0.
+
+    Returns:
+        float64 taps, peak-normalised to 1 for wide pulses (area = sps).
+    """
+    if bt <= 0:
+        raise ValueError(f"bt must be > 0, got {bt}")
+    sigma = np.sqrt(np.log(2)) / (2 * np.pi * bt)  # std of the Gaussian, in symbols
+    half = int(np.ceil(3.5 * sigma * sps))
+    t = np.arange(-half, half + 1) / sps
+    g = np.exp(-(t**2) / (2 * sigma**2))
+    h = np.convolve(g / g.sum(), np.ones(sps))
+    return h
+
+
+def pulse_taps(pulse, sps, excess_bw=0.35, bt=0.35):
+    """Taps of a named pulse at ``sps`` samples per symbol (see PULSES)."""
+    if pulse == "rrc":
+        return rrc_taps(sps, excess_bw)
+    if pulse == "rect":
+        return np.ones(sps)
+    if pulse == "gaussian":
+        return gaussian_taps(sps, bt)
+    raise ValueError(f"unknown pulse {pulse!r}: choose one of {', '.join(PULSES)}")
+
+
+def pfb_output_power(proto, nfilts, rate, mean, var, n_out=4096):
+    """Mean output power of GNU Radio's pfb_arb_resampler fed i.i.d. symbols.
+
+    The resampler computes output n with the prototype filter linearly interpolated at
+    phase ``n * nfilts / rate`` (its filter and diff-filter banks), so the power of each
+    output is ``var * sum|g_n|^2 + |mean|^2 * |sum g_n|^2`` for those interpolated taps
+    ``g_n``; this averages it over ``n_out`` outputs.
+
+    Args:
+        proto (array (T,)): prototype taps at ``nfilts`` samples per symbol.
+        nfilts (int): number of filters in the bank.
+        rate (float): output samples per input symbol.
+        mean (complex): mean of the symbols.
+        var (float): variance of the symbols, E|a - mean|^2.
+        n_out (int): outputs to average over.
+
+    Returns:
+        float mean output power.
+    """
+    proto = np.asarray(proto, dtype=np.float64)
+    padded = np.concatenate([proto, np.zeros(nfilts + 1)])
+    n_taps = int(np.ceil(len(proto) / nfilts))
+    phase = np.mod(np.arange(n_out) * (nfilts / rate), nfilts)  # (n_out,)
+    pos = phase[:, None] + nfilts * np.arange(n_taps)[None, :]  # (n_out, n_taps)
+    g = np.interp(pos, np.arange(len(padded)), padded)
+    p = var * np.sum(g**2, axis=1) + abs(mean) ** 2 * np.sum(g, axis=1) ** 2
+    return float(np.mean(p))
+
+
+# --------------------------------------------------------------------------- impairments
+
+
+@dataclass(frozen=True)
+class Impairments:
+    """Parameters of the simulated RF loopback (all zero = identity).
+
+    Args:
+        freq_offset (float): carrier frequency offset, cycles per sample.
+        phase_noise_std (float): Wiener phase noise, rad per sqrt(sample).
+        timing_drift_ppm (float): the receive sample clock runs fast by this many ppm
+            (positive: slightly more output samples than input samples).
+        iq_gain_db (float): receive IQ gain imbalance, dB (Q relative to I).
+        iq_phase_deg (float): receive IQ phase imbalance, degrees.
+        dc_offset (complex): receive DC offset, added last.
+        phase (float): carrier phase at the first sample, rad.
+    """
+
+    freq_offset: float = 0.0
+    phase_noise_std: float = 0.0
+    timing_drift_ppm: float = 0.0
+    iq_gain_db: float = 0.0
+    iq_phase_deg: float = 0.0
+    dc_offset: complex = 0j
+    phase: float = 0.0
+
+    def __post_init__(self):
+        for name in ("freq_offset", "phase_noise_std", "timing_drift_ppm", "iq_gain_db",
+                     "iq_phase_deg", "phase"):  # fmt: skip
+            if not np.isfinite(getattr(self, name)):
+                raise ValueError(f"Impairments.{name} must be finite")
+        if not np.isfinite(complex(self.dc_offset)):
+            raise ValueError("Impairments.dc_offset must be finite")
+        if self.phase_noise_std < 0:
+            raise ValueError("Impairments.phase_noise_std must be >= 0")
+        if self.timing_drift_ppm <= -1e6:
+            raise ValueError("Impairments.timing_drift_ppm must be > -1e6")
+
+    def without_drift(self):
+        """The same impairments with timing_drift_ppm = 0."""
+        return replace(self, timing_drift_ppm=0.0)
+
+
+@dataclass
+class ImpairmentState:
+    """Continuity between consecutive buffers of apply_impairments.
+
+    Attributes:
+        phase (float): carrier phase (frequency offset + initial phase) of the next output.
+        wiener (float): phase-noise phase of the last output.
+        buf (array complex): input samples still needed by the timing interpolator.
+        t (float): time of the next output, in input samples relative to buf[0].
+    """
+
+    phase: float = 0.0
+    wiener: float = 0.0
+    buf: np.ndarray = field(default_factory=lambda: np.zeros(0, np.complex128))
+    t: float = 1.0
+
+
+def _cubic_resample(x, step, state):
+    """Cubic Lagrange interpolation of the stream at times t, t+step, ... (see state)."""
+    b = np.concatenate([state.buf, x]) if len(state.buf) else np.concatenate([x[:1], x])
+    t0 = state.t
+    last = len(b) - 1
+    n_out = int(np.floor((last - 2 - t0) / step)) + 1 if last - 2 >= t0 else 0
+    t = t0 + step * np.arange(n_out)
+    i = np.floor(t).astype(np.int64)
+    mu = t - i
+    w_m1 = -mu * (mu - 1) * (mu - 2) / 6
+    w_0 = (mu + 1) * (mu - 1) * (mu - 2) / 2
+    w_1 = -(mu + 1) * mu * (mu - 2) / 2
+    w_2 = (mu + 1) * mu * (mu - 1) / 6
+    y = w_m1 * b[i - 1] + w_0 * b[i] + w_1 * b[i + 1] + w_2 * b[i + 2]
+    t_next = t0 + step * n_out
+    shift = max(int(np.floor(t_next)) - 1, 0)
+    state.buf = b[shift:].astype(np.complex128)
+    state.t = t_next - shift
+    return y
+
+
+def apply_impairments(x, imp, rng, state=None):
+    """Pass a stream through the simulated RF loopback, buffer by buffer.
+
+    Order (the physical chain): sample-clock drift (cubic interpolation), carrier
+    frequency offset and phase, Wiener phase noise, receive IQ imbalance
+    ``mu*y + nu*conj(y)``, DC offset. Consecutive calls with the returned state give the
+    same output as one call on the concatenated input. All parameters zero returns x
+    unchanged (exactly).
+
+    Args:
+        x (array, complex (N,)): one buffer of the input stream.
+        imp (Impairments): the impairments.
+        rng (numpy.random.Generator): source of the phase noise.
+        state (ImpairmentState or None): from the previous call; None starts a stream.
+
+    Returns:
+        (y, state): y complex (M,), with M == N when timing_drift_ppm == 0; otherwise M is
+        the number of output instants whose interpolation window lies inside the input
+        received so far (the rest follows in the next call).
+    """
+    x = np.asarray(x)
+    if x.ndim != 1:
+        raise ValueError(f"apply_impairments takes one stream (N,), got shape {x.shape}")
+    dtype = np.complex128 if x.dtype == np.complex128 else np.complex64
+    if state is None:
+        state = ImpairmentState(phase=float(imp.phase))
+    y = x.astype(dtype, copy=False)
+    if imp.timing_drift_ppm != 0 and len(x):
+        y = _cubic_resample(x, 1.0 / (1.0 + imp.timing_drift_ppm * 1e-6), state).astype(dtype)
+    n = len(y)
+    rot = None
+    if imp.freq_offset != 0 or state.phase != 0:
+        rot = state.phase + 2 * np.pi * imp.freq_offset * np.arange(n)
+        state.phase = float(np.mod(state.phase + 2 * np.pi * imp.freq_offset * n, 2 * np.pi))
+    if imp.phase_noise_std > 0 and n:
+        walk = state.wiener + np.cumsum(rng.standard_normal(n) * imp.phase_noise_std)
+        state.wiener = float(walk[-1])
+        rot = walk if rot is None else rot + walk
+    if rot is not None:
+        y = (y * np.exp(1j * rot)).astype(dtype)
+    if imp.iq_gain_db != 0 or imp.iq_phase_deg != 0:
+        g = 10.0 ** (imp.iq_gain_db / 20.0)
+        phi = np.deg2rad(imp.iq_phase_deg)
+        mu = (1 + g * np.exp(-1j * phi)) / 2
+        nu = (1 - g * np.exp(1j * phi)) / 2
+        y = (mu * y + nu * np.conj(y)).astype(dtype)
+    if imp.dc_offset != 0:
+        y = (y + complex(imp.dc_offset)).astype(dtype)
+    return y, state
