@@ -54,11 +54,12 @@ class CamFrame:
         return INVALID_LABEL if self.index < 0 else self.classes[self.index]
 
     def title(self):
-        text = self.label
+        text = f"CAM model: {self.label}"
         if self.index >= 0:
-            text += f"  {100 * self.probs[self.index]:.1f}%"
-        text += f"   sample {self.offset}"
-        return text + (f"   {self.note}" if self.note else "")
+            text += f" {100 * self.probs[self.index]:.1f}%"
+        if self.note:
+            text += f"    {self.note}"
+        return text + f"    sample {self.offset}"
 
 
 def normalise_maps(maps):

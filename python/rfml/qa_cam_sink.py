@@ -75,7 +75,7 @@ def ink(image):
 
 
 def text_found(strip, text):
-    """True when ``text`` drawn in the title font appears pixel-exactly in ``strip`` (bool)."""
+    """True when ``text`` drawn in the title font appears in the ink mask ``strip``."""
     metrics = QtGui.QFontMetrics(cam_view.title_font())
     image = QtGui.QImage(
         metrics.horizontalAdvance(text) + 4, metrics.height() + 4, QtGui.QImage.Format_RGB32
@@ -93,7 +93,9 @@ def text_found(strip, text):
     if strip.shape[0] < h or strip.shape[1] < w:
         return False
     windows = np.lib.stride_tricks.sliding_window_view(strip, (h, w))
-    return bool((windows == t).all(axis=(2, 3)).any())
+    # glyphs may sit at another sub-pixel position: allow a few edge pixels to differ
+    mismatch = (windows != t).sum(axis=(2, 3)).min()
+    return bool(mismatch <= 0.1 * t.sum())
 
 
 class qa_cam_sink(gr_unittest.TestCase):
@@ -164,7 +166,8 @@ class qa_cam_sink(gr_unittest.TestCase):
         title = cam_view.layout(960, 600, len(CLASSES))["title"]
         strip = ink(grabbed)[title.top() : title.bottom() + 1, title.left() : title.right() + 1]
         self.assertTrue(text_found(strip, label))
-        self.assertFalse(text_found(strip, CLASSES[0]))
+        for other in set(CLASSES) - {label}:  # DQPSK differs from DBPSK in one letter
+            self.assertFalse(text_found(strip, other), other)
 
 
 if __name__ == "__main__":
