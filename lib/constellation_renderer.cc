@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
+#include "decay_fft.h"
 #include <gnuradio/rfml/constellation_renderer.h>
 #include <algorithm>
 #include <cmath>
@@ -33,6 +34,18 @@ render_config::render_mode render_config::parse_mode(const std::string& name)
     }
     throw std::invalid_argument("unknown constellation mode '" + name +
                                 "': choose 'histogram' or 'decay'");
+}
+
+render_config::render_method render_config::parse_method(const std::string& name)
+{
+    if (name == "fft") {
+        return render_method::fft;
+    }
+    if (name == "direct") {
+        return render_method::direct;
+    }
+    throw std::invalid_argument("unknown decay method '" + name +
+                                "': choose 'fft' or 'direct'");
 }
 
 bool render_config::parse_normalise(const std::string& name)
@@ -129,6 +142,31 @@ constellation_renderer::constellation_renderer(const render_config& config)
         }
     }
     d_channels = config.rates.size();
+    d_fft_channel.assign(d_channels, 0);
+    if (config.method == render_config::render_method::direct) {
+        return;
+    }
+    std::vector<double> rates;
+    std::vector<int> windows;
+    for (size_t k = 0; k < d_channels; k++) {
+        const int b = config.windows[k];
+        if (b >= render_config::fft_min_window &&
+            2 * b + 1 <= std::min(config.height, config.width) + 32) {
+            d_fft_channel[k] = 1;
+            rates.push_back(config.rates[k]);
+            windows.push_back(b);
+        }
+    }
+    if (!rates.empty()) {
+        d_fft = decay_fft::get(config.height, config.width, rates, windows);
+    }
+}
+
+constellation_renderer::~constellation_renderer() = default;
+
+double constellation_renderer::max_fit_error() const
+{
+    return d_fft ? d_fft->max_fit_error() : 0.0;
 }
 
 size_t constellation_renderer::image_size() const
@@ -162,6 +200,16 @@ void constellation_renderer::render_range(const gr_complex* in,
         max_window = std::max(max_window, b);
     }
     std::vector<float> dx2(decay ? 2 * static_cast<size_t>(max_window) + 1 : 0);
+    std::unique_ptr<decay_fft::workspace> fft;
+    std::vector<float*> fft_dst;
+    if (d_fft) {
+        fft = std::make_unique<decay_fft::workspace>(*d_fft);
+        for (size_t k = 0; k < d_channels; k++) {
+            if (d_fft_channel[k]) {
+                fft_dst.push_back(acc.data() + k * plane);
+            }
+        }
+    }
 
     for (size_t vec = first; vec < last; vec++) {
         const gr_complex* z = in + vec * vlen;
@@ -207,10 +255,19 @@ void constellation_renderer::render_range(const gr_complex* in,
             }
             const long au = std::lrint(u);
             const long av = std::lrint(v);
+            const bool deposit = d_fft && av >= d_fft->row_lo && av <= d_fft->row_hi &&
+                                 au >= d_fft->col_lo && au <= d_fft->col_hi;
+            if (deposit) {
+                fft->deposit(av, au, static_cast<float>(u - au), static_cast<float>(v - av));
+            }
             for (size_t k = 0; k < d_channels; k++) {
+                // Window offsets [-b, b]; with the FFT only the exact near field [-n, n).
                 const long b = d_config.windows[k];
-                const long j0 = std::max(au - b, 0L), j1 = std::min(au + b, long(W) - 1);
-                const long i0 = std::max(av - b, 0L), i1 = std::min(av + b, long(H) - 1);
+                const bool near = deposit && d_fft_channel[k];
+                const long lo = near ? -long(decay_fft::near) : -b;
+                const long hi = near ? long(decay_fft::near) - 1 : b;
+                const long j0 = std::max(au + lo, 0L), j1 = std::min(au + hi, long(W) - 1);
+                const long i0 = std::max(av + lo, 0L), i1 = std::min(av + hi, long(H) - 1);
                 if (j0 > j1 || i0 > i1) {
                     continue;
                 }
@@ -229,6 +286,9 @@ void constellation_renderer::render_range(const gr_complex* in,
                                   dx2.data(),
                                   static_cast<float>(-d_config.rates[k] / dxy));
             }
+        }
+        if (fft) {
+            fft->finish(fft_dst.data());
         }
         if (invalid) {
             invalid[vec] = bad;

@@ -11,11 +11,14 @@
 #include <gnuradio/rfml/api.h>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace gr {
 namespace rfml {
+
+class decay_fft;
 
 /*!
  * \brief Settings of the batched constellation renderer.
@@ -39,8 +42,19 @@ namespace rfml {
  */
 struct RFML_API render_config {
     enum class render_mode { histogram, decay };
+    enum class render_method { fft, direct };
 
     render_mode mode = render_mode::decay;
+    /*!
+     * How decay channels with windows of at least fft_min_window pixels are summed:
+     * fft = least-squares fit in the sub-pixel offset + FFT convolution, with the
+     * 8x8 pixels around each sample and samples near the image edge summed directly
+     * (max error of one sample's contribution below 3e-4 of its peak, see
+     * max_fit_error()); direct = every window pixel summed directly (float32 exact).
+     * Smaller windows are always summed directly.
+     */
+    render_method method = render_method::fft;
+    static constexpr int fft_min_window = 12;
     int height = 224;
     int width = 224;
     //! Half-width of the plotted square in I/Q units (after RMS scaling if rms_scale).
@@ -56,6 +70,8 @@ struct RFML_API render_config {
 
     //! Parses "histogram" or "decay"; throws std::invalid_argument naming the choices.
     static render_mode parse_mode(const std::string& name);
+    //! Parses "fft" or "direct"; throws std::invalid_argument naming the choices.
+    static render_method parse_method(const std::string& name);
     //! Parses "max" (true) or "none" (false); throws std::invalid_argument otherwise.
     static bool parse_normalise(const std::string& name);
 };
@@ -73,11 +89,17 @@ class RFML_API constellation_renderer
 public:
     //! Validates the settings; throws std::invalid_argument with the reason.
     explicit constellation_renderer(const render_config& config);
+    ~constellation_renderer();
 
     const render_config& config() const { return d_config; }
     int channels() const { return static_cast<int>(d_channels); }
     //! Number of output values per vector: channels * height * width.
     size_t image_size() const;
+    /*!
+     * Largest error of one sample's contribution in the FFT-summed decay channels,
+     * relative to the contribution at the sample (0 where every channel is direct).
+     */
+    double max_fit_error() const;
 
     /*!
      * Renders n_vectors vectors of vlen samples each (contiguous).
@@ -101,6 +123,8 @@ public:
 private:
     render_config d_config;
     size_t d_channels;
+    std::vector<char> d_fft_channel;          // per channel: summed by d_fft
+    std::shared_ptr<const decay_fft> d_fft; // null when every channel is direct
 
     template <typename T>
     void render_range(const gr_complex* in,
