@@ -245,6 +245,7 @@ class mod_source(gr.hier_block2):
             bps_payload=bps,
         )
         self.ofdm_packet_len = packet_len
+        self.ofdm_frame_len = frame_len(packet_len)
 
         def tx_chain():
             return [
