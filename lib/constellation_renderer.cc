@@ -306,7 +306,7 @@ void constellation_renderer::render_range(const gr_complex* in,
             for (size_t p = 0; p < plane; p++) {
                 const float val = divide ? a[p] / peak : a[p];
                 if constexpr (std::is_same_v<T, uint8_t>) {
-                    o[p] = static_cast<uint8_t>(std::min(val * 255.0f, 255.0f));
+                    o[p] = static_cast<uint8_t>(std::min(divide ? val * 255.0f : val, 255.0f));
                 } else {
                     o[p] = val;
                 }

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""QA of rfml.render_constellations and the rfml.constellation block.
+
+The kernel is checked against the float64 numpy references below, and the decay
+defaults against a re-implementation of DenoMAE's padded-canvas rendering.
+"""
+
+import numpy as np
+from gnuradio import blocks, gr, gr_unittest, rfml
+
+DENOMAE_RATES = (1.0, 0.2, 0.1)
+DENOMAE_WINDOWS = (5, 25, 50)
+
+
+def reference_histogram(iq, size=224, extent=2.5):
+    """Counts per pixel, float64. iq: (B, L) complex -> (B, 1, H, W)."""
+    out = np.zeros((len(iq), 1, size, size))
+    for b, z in enumerate(iq):
+        z = z[np.isfinite(z)].astype(np.complex128)
+        col = np.floor((z.real + extent) * (size / (2 * extent)))
+        row = np.floor((extent - z.imag) * (size / (2 * extent)))
+        ok = (col >= 0) & (col < size) & (row >= 0) & (row < size)
+        np.add.at(out[b, 0], (row[ok].astype(int), col[ok].astype(int)), 1.0)
+    return out
+
+
+def reference_decay(
+    iq, size=224, extent=2.5, rates=DENOMAE_RATES, windows=DENOMAE_WINDOWS, normalise=True
+):
+    """DenoMAE decay images, float64, vectorised over samples. iq: (B, L) -> (B, C, H, W)."""
+    pixel = 2 * extent / size
+    diagonal = np.hypot(pixel, pixel)
+    out = np.zeros((len(iq), len(rates), size, size))
+    for b, z in enumerate(iq):
+        z = z[np.isfinite(z)].astype(np.complex128)
+        u = (z.real + extent) * (size / (2 * extent))  # column coordinate
+        v = (extent - z.imag) * (size / (2 * extent))  # row coordinate
+        for k, (c, w) in enumerate(zip(rates, windows, strict=True)):
+            offsets = np.arange(-w, w + 1)
+            cols = np.rint(u)[:, None] + offsets  # (N, 2w+1)
+            rows = np.rint(v)[:, None] + offsets
+            dist = np.hypot(
+                (rows + 0.5 - v[:, None])[:, :, None] * pixel,
+                (cols + 0.5 - u[:, None])[:, None, :] * pixel,
+            )  # (N, rows, cols)
+            weight = np.exp(-c * dist / diagonal)
+            inside = ((rows >= 0) & (rows < size))[:, :, None] & ((cols >= 0) & (cols < size))[
+                :, None, :
+            ]
+            flat = (rows[:, :, None] * size + cols[:, None, :])[inside].astype(int)
+            out[b, k] = np.bincount(flat, weight[inside], size * size).reshape(size, size)
+            if normalise and out[b, k].max() > 0:
+                out[b, k] /= out[b, k].max()
+    return out
+
+
+def denomae_generate_image(z, size=224, extent=2.5, windows=DENOMAE_WINDOWS):
+    """DenoMAE's rendering as its authors describe it (float64, before the uint8 step):
+    a canvas padded by 2 * max(windows) pixels per side, windows anchored by rint,
+    samples whose window crosses the canvas edge dropped, each channel divided by its
+    maximum over the padded canvas, then cropped. Returns (C, H, W)."""
+    pad = 2 * max(windows)
+    n = size + 2 * pad
+    pixel = 2 * extent / size
+    half = extent + pad * pixel
+    centres = (-half + pixel / 2 + np.arange(n) * pixel)[None, :] + 1j * (
+        half - pixel / 2 - np.arange(n) * pixel
+    )[:, None]
+    row = np.rint((half - z.imag) / pixel).astype(int)
+    col = np.rint((half + z.real) / pixel).astype(int)
+    canvas = np.zeros((len(windows), n, n))
+    for k, w in enumerate(windows):
+        c = 5.0 / w
+        for r, q, s in zip(row, col, z, strict=True):
+            if r - w <= 0 or q - w <= 0 or r + w + 1 >= n or q + w + 1 >= n:
+                continue
+            patch = centres[r - w : r + w + 1, q - w : q + w + 1]
+            canvas[k, r - w : r + w + 1, q - w : q + w + 1] += np.exp(
+                -c * np.abs(s - patch) / np.hypot(pixel, pixel)
+            )
+        canvas[k] /= canvas[k].max()
+    return canvas[:, pad:-pad, pad:-pad]
+
+
+def relative_error(a, b):
+    """Largest |a - b| per (vector, channel) over the channel maximum of b."""
+    return float((np.abs(a - b).max(axis=(2, 3)) / b.max(axis=(2, 3))).max())
+
+
+def noisy(rng, shape, sigma):
+    return (sigma * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))).astype(
+        np.complex64
+    )
+
+
+class qa_constellation(gr_unittest.TestCase):
+    def setUp(self):
+        self.tb = gr.top_block()
+        self.rng = np.random.default_rng(1234)
+
+    def tearDown(self):
+        self.tb = None
+
+    def test_histogram_counts_exactly(self):
+        iq = noisy(self.rng, (3, 2000), 1.2)  # some samples fall outside +-2.5
+        got = rfml.render_constellations(iq, mode="histogram")
+        self.assertEqual(got.shape, (3, 1, 224, 224))
+        np.testing.assert_array_equal(got, reference_histogram(iq))
+        self.assertLess(got.sum(), 3 * 2000)
+
+    def test_histogram_uint8_and_max(self):
+        iq = np.full((1, 300), 0.1 + 0.1j, np.complex64)
+        iq[0, :5] = -1.0
+        counts = rfml.render_constellations(iq, mode="histogram", size=32, dtype="uint8")
+        self.assertEqual(counts.dtype, np.uint8)
+        self.assertEqual(counts.max(), 255)  # 295 counts saturate
+        self.assertEqual(np.sort(counts.ravel())[-2], 5)
+        scaled = rfml.render_constellations(iq, mode="histogram", size=32, normalise="max")
+        self.assertAlmostEqual(float(np.sort(scaled.ravel())[-2]), 5 / 295, places=7)
+
+    def test_decay_direct_matches_reference(self):
+        iq = noisy(self.rng, (2, 256), 0.9)
+        want = reference_decay(iq)
+        got = rfml.render_constellations(iq, method="direct")
+        self.assertEqual(got.shape, (2, 3, 224, 224))
+        self.assertLess(relative_error(got, want), 1e-5)
+
+    def test_decay_fft_matches_reference(self):
+        for iq in (
+            noisy(self.rng, (2, 256), 1.1),  # many samples near or past the edge
+            np.exp(1j * np.pi / 2 * self.rng.integers(0, 4, (2, 256))).astype(np.complex64),
+        ):  # a noiseless constellation: coherent errors
+            want = reference_decay(iq, normalise=False)
+            got = rfml.render_constellations(iq, normalise="none")
+            self.assertLess(relative_error(got, want), 1e-4)
+
+    def test_defaults_equal_denomae_rendering(self):
+        z = 0.6 * np.exp(1j * np.pi / 2 * self.rng.integers(0, 4, 200)) + 0.15 * (
+            self.rng.standard_normal(200) + 1j * self.rng.standard_normal(200)
+        )
+        want = denomae_generate_image(z)
+        got = rfml.render_constellations(z[None].astype(np.complex64))[0]
+        self.assertLess(np.abs(got - want).max(), 1e-4)
+        u8 = rfml.render_constellations(z[None].astype(np.complex64), dtype=np.uint8)[0]
+        self.assertLessEqual(np.abs(u8.astype(int) - (want * 255).astype(np.uint8)).max(), 1)
+
+    def test_auto_extent_scales_by_rms(self):
+        iq = noisy(self.rng, (2, 400), 3.0)
+        rms = np.sqrt((np.abs(iq.astype(np.complex128)) ** 2).mean(axis=1, keepdims=True))
+        got = rfml.render_constellations(iq, extent="auto", method="direct")
+        want = reference_decay(iq / rms)
+        self.assertLess(relative_error(got, want), 1e-5)
+        fixed = rfml.render_constellations(iq, method="direct")
+        self.assertGreater(relative_error(fixed, want), 0.1)  # +-2.5 loses the signal
+
+    def test_nan_and_inf_are_skipped_and_counted(self):
+        iq = noisy(self.rng, (2, 300), 0.7)
+        clean = iq.copy()
+        iq[0, [3, 50]] = np.nan
+        iq[1, 7] = complex(np.inf, 0)
+        images, invalid = rfml.render_constellations(iq, return_invalid=True)
+        np.testing.assert_array_equal(invalid, [2, 1])
+        self.assertTrue(np.isfinite(images).all())
+        want = rfml.render_constellations(
+            np.stack([np.delete(clean[0], [3, 50])[:298], np.delete(clean[1], 7)[:298]])
+        )
+        self.assertLess(np.abs(images[0] - want[0]).max(), 1e-6)
+
+    def test_bad_input_names_the_expected_shape(self):
+        iq = noisy(self.rng, (2, 64), 0.7)
+        with self.assertRaisesRegex(TypeError, "complex64"):
+            rfml.render_constellations(iq.astype(np.complex128))
+        with self.assertRaisesRegex(ValueError, r"\(B, L\)"):
+            rfml.render_constellations(iq[0])
+        with self.assertRaisesRegex(ValueError, "C-contiguous"):
+            rfml.render_constellations(iq[:, ::2])
+        with self.assertRaisesRegex(ValueError, "histogram"):
+            rfml.render_constellations(iq, mode="scatter")
+        with self.assertRaisesRegex(ValueError, "one window per rate"):
+            rfml.render_constellations(iq, rates=[1.0], windows=[5, 25])
+        with self.assertRaisesRegex(ValueError, "auto"):
+            rfml.render_constellations(iq, extent="big")
+        with self.assertRaisesRegex(TypeError, "uint8"):
+            rfml.render_constellations(iq, dtype="float64")
+        empty = rfml.render_constellations(np.zeros((0, 64), np.complex64), size=(16, 8))
+        self.assertEqual(empty.shape, (0, 3, 16, 8))
+
+    def test_threads_and_torch_input(self):
+        iq = noisy(self.rng, (5, 200), 0.8)
+        one = rfml.render_constellations(iq, threads=1)
+        np.testing.assert_array_equal(one, rfml.render_constellations(iq, threads=2))
+        try:
+            import torch
+        except ImportError:
+            return
+        tensor = torch.from_numpy(iq)
+        np.testing.assert_array_equal(one, rfml.render_constellations(tensor.numpy()))
+
+    def test_block_renders_every_vector(self):
+        vlen, n = 128, 5
+        iq = noisy(self.rng, (n, vlen), 0.8)
+        iq[2, 9] = np.nan
+        src = blocks.vector_source_c(iq.ravel().tolist(), False, vlen)
+        blk = rfml.constellation(vlen, height=48, width=64, windows=[2, 12, 20])
+        snk = blocks.vector_sink_f(3 * 48 * 64)
+        self.tb.connect(src, blk, snk)
+        self.tb.run()
+        got = np.array(snk.data(), np.float32).reshape(n, 3, 48, 64)
+        want = rfml.render_constellations(iq, size=(48, 64), windows=[2, 12, 20])
+        np.testing.assert_array_equal(got, want)
+        self.assertEqual(blk.invalid_samples(), 1)
+        self.assertEqual(blk.invalid_vectors(), 1)
+
+
+if __name__ == "__main__":
+    gr_unittest.run(qa_constellation)
