@@ -36,17 +36,17 @@ render_config make_config(const std::string& mode,
     return config;
 }
 
-int checked_vlen(int vlen)
+int checked_vector_length(int vector_length)
 {
-    if (vlen < 1) {
-        throw std::invalid_argument("vlen must be at least 1, got " + std::to_string(vlen));
+    if (vector_length < 1) {
+        throw std::invalid_argument("vector_length must be at least 1, got " + std::to_string(vector_length));
     }
-    return vlen;
+    return vector_length;
 }
 
 } // namespace
 
-constellation::sptr constellation::make(int vlen,
+constellation::sptr constellation::make(int vector_length,
                                         const std::string& mode,
                                         int height,
                                         int width,
@@ -62,19 +62,19 @@ constellation::sptr constellation::make(int vlen,
                                     std::to_string(threads));
     }
     return gnuradio::make_block_sptr<constellation_impl>(
-        checked_vlen(vlen),
+        checked_vector_length(vector_length),
         make_config(mode, height, width, extent, rms_scale, rates, windows, normalise),
         threads);
 }
 
-constellation_impl::constellation_impl(int vlen, const render_config& config, int threads)
+constellation_impl::constellation_impl(int vector_length, const render_config& config, int threads)
     : gr::sync_block("constellation",
-                     gr::io_signature::make(1, 1, sizeof(gr_complex) * vlen),
+                     gr::io_signature::make(1, 1, sizeof(gr_complex) * vector_length),
                      gr::io_signature::make(1,
                                             1,
                                             sizeof(float) * constellation_renderer(config)
                                                                 .image_size())),
-      d_vlen(vlen),
+      d_vector_length(vector_length),
       d_threads(threads),
       d_renderer(config)
 {
@@ -87,7 +87,7 @@ int constellation_impl::work(int noutput_items,
     const auto* in = static_cast<const gr_complex*>(input_items[0]);
     auto* out = static_cast<float*>(output_items[0]);
     d_invalid.resize(noutput_items);
-    d_renderer.render(in, noutput_items, d_vlen, out, d_invalid.data(), d_threads);
+    d_renderer.render(in, noutput_items, d_vector_length, out, d_invalid.data(), d_threads);
 
     uint64_t samples = 0, vectors = 0;
     for (int i = 0; i < noutput_items; i++) {

@@ -17,7 +17,7 @@ namespace rfml {
 class constellation_impl : public constellation
 {
 private:
-    const int d_vlen;
+    const int d_vector_length;
     const int d_threads;
     const constellation_renderer d_renderer;
     std::vector<int64_t> d_invalid;
@@ -25,7 +25,7 @@ private:
     std::atomic<uint64_t> d_invalid_vectors{ 0 };
 
 public:
-    constellation_impl(int vlen, const render_config& config, int threads);
+    constellation_impl(int vector_length, const render_config& config, int threads);
 
     int channels() const override { return d_renderer.channels(); }
     uint64_t invalid_samples() const override { return d_invalid_samples; }

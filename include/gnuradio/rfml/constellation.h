@@ -20,7 +20,7 @@ namespace rfml {
  * \brief Constellation images of complex vectors (histogram or DenoMAE decay mode).
  * \ingroup rfml
  *
- * Input: complex vectors of length vlen. Output: float vectors of
+ * Input: complex vectors of length vector_length. Output: float vectors of
  * channels * height * width values, one image per input vector in (C, H, W) order.
  * Every work() call renders all available vectors at once through
  * gr::rfml::constellation_renderer (see its documentation for the geometry).
@@ -33,7 +33,7 @@ public:
     typedef std::shared_ptr<constellation> sptr;
 
     /*!
-     * \param vlen samples per input vector
+     * \param vector_length samples per input vector
      * \param mode "decay" (one channel per rate) or "histogram" (one channel)
      * \param height image rows
      * \param width image columns
@@ -44,7 +44,7 @@ public:
      * \param normalise "auto" (max for decay, none for histogram), "max" or "none"
      * \param threads worker threads; 0 = all cores
      */
-    static sptr make(int vlen,
+    static sptr make(int vector_length,
                      const std::string& mode = "decay",
                      int height = 224,
                      int width = 224,

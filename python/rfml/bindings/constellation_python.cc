@@ -16,12 +16,12 @@ namespace {
 
 const char* constellation_doc = R"doc(Constellation images of complex vectors (C++ block).
 
-Input: complex vectors of length vlen. Output: float vectors of C * H * W values, one
+Input: complex vectors of length vector_length. Output: float vectors of C * H * W values, one
 (C, H, W) image per vector, rendered by rfml.render_constellations (all vectors of a
 work() call at once). NaN/Inf samples are skipped, counted and logged.
 
 Args:
-    vlen (int): samples per input vector.
+    vector_length (int): samples per input vector.
     mode (str): "decay" (one channel per rate) or "histogram" (one channel).
     height (int): image rows.
     width (int): image columns.
@@ -33,7 +33,7 @@ Args:
     threads (int): worker threads, 0 = all cores.
 )doc";
 
-gr::rfml::constellation::sptr make(int vlen,
+gr::rfml::constellation::sptr make(int vector_length,
                                    const std::string& mode,
                                    int height,
                                    int width,
@@ -56,7 +56,7 @@ gr::rfml::constellation::sptr make(int vlen,
     }
     try {
         return gr::rfml::constellation::make(
-            vlen, mode, height, width, e, rms_scale, rates, windows, normalise, threads);
+            vector_length, mode, height, width, e, rms_scale, rates, windows, normalise, threads);
     } catch (const std::invalid_argument& err) {
         throw py::value_error(err.what());
     }
@@ -73,7 +73,7 @@ void bind_constellation(py::module& m)
                gr::basic_block,
                std::shared_ptr<constellation>>(m, "constellation", constellation_doc)
         .def(py::init(&make),
-             py::arg("vlen"),
+             py::arg("vector_length"),
              py::arg("mode") = "decay",
              py::arg("height") = 224,
              py::arg("width") = 224,
