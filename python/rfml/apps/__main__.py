@@ -8,6 +8,7 @@ with ``add_help=False``) and ``main(args)``; modules are imported only when used
 
 import argparse
 import importlib
+import re
 import sys
 
 # subcommand -> one-line description
@@ -15,6 +16,9 @@ SUBCOMMANDS = {
     "bench": "throughput benchmarks beside same-run baselines",
     "train": "train the classifiers (TS-DDAE pre-training, fine-tuning, CAM, CNN baseline)",
     "eval": "accuracy per SNR, confusion matrices and plots of a classifier on a data set",
+    "generate": "generate a labelled HDF5 data set through the (simulated) loopback",
+    "capture": "record a loopback run to a SigMF recording with class and SNR annotations",
+    "demo": "generate a small data set and picture its classes (constellations, spectra)",
 }
 
 
@@ -37,6 +41,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog=f"rfml {name}", parents=[module.get_args_parser()], description=SUBCOMMANDS[name]
     )
+    # Values such as "--snr-db -10,0,20" or "-10:20" are values, not options.
+    parser._negative_number_matcher = re.compile(r"^-\.?\d[\d.,:eE+-]*$")
     args = parser.parse_args(rest)
     try:
         return module.main(args)

@@ -1,0 +1,467 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Labelled data sets from GNU Radio flowgraphs of the rfml blocks.
+
+Each *job* is one short flowgraph branch ``mod_source -> loopback -> capture`` that yields
+``chunk`` vectors of one class (consecutive windows of the stream, separated by random gaps
+so that vectors do not start on symbol boundaries); noise is added afterwards with
+:func:`gnuradio.rfml.dsp.add_awgn` (the function the ``awgn_snr`` block uses), so ``clean``
+and ``iq`` are the same vector before and after noise. Several jobs run side by side in one
+top block, and the next flowgraph runs while the previous one's noise is added and written.
+
+Seeds: job ``j`` (in the canonical order class, SNR value, chunk) draws everything it needs
+from ``numpy.random.SeedSequence(seed, spawn_key=(j,))``. A shard ``i/n`` runs a contiguous
+range of jobs, so shards never share a seed and the shards, concatenated in order, hold
+exactly the vectors of the unsharded file.
+
+With ``randomize=True`` each job also draws the transmitter (samples per symbol, pulse and
+roll-off, BT, FSK modulation index, OFDM FFT size / cyclic prefix / occupied carriers) and
+the loopback (carrier offset, phase, timing drift, phase noise, IQ imbalance, DC offset)
+from :data:`RANDOM_RANGES`; every drawn value is written per vector under ``params/``.
+"""
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from gnuradio import gr
+
+from . import dsp
+from .ml import contract
+from .ml.datasets import DatasetWriter
+
+# Defaults: the protocol of cae-cam-bladerf.md (Table 1: 10 samples per symbol, 225 samples
+# per vector, 10000 vectors per class; SNRs of its figure 2) scaled down 50x.
+DEFAULT_PER_CLASS = 200
+DEFAULT_SNR_DB = "-5,0,5,10,20"
+DEFAULT_LENGTH = 225
+
+# The simulated loopback's "typical" profile: what a BladeRF RF loopback adds (a few ppm of
+# carrier and clock error, small IQ imbalance and DC offset, mild phase noise). One draw per
+# job: name -> (low, high), uniform.
+TYPICAL_IMPAIRMENTS = {
+    "freq_offset": (-2e-3, 2e-3),  # cycles/sample
+    "timing_drift_ppm": (-5.0, 5.0),
+    "phase_noise_std": (0.0, 2e-3),  # rad/sqrt(sample)
+    "iq_gain_db": (-0.3, 0.3),
+    "iq_phase_deg": (-2.0, 2.0),
+    "dc_offset": (0.0, 0.02),  # magnitude, random angle
+}
+
+# Ranges of --randomize (DESIGN.md: what real transmitters vary). name -> (low, high).
+RANDOM_RANGES = {
+    "samples_per_symbol": (4.0, 16.0),
+    "excess_bw": (0.1, 0.5),  # roll-off of rrc pulses
+    "bt": (0.1, 0.5),  # GFSK/GMSK and gaussian pulses
+    "mod_index": (0.1, 1.0),  # GFSK
+    "ofdm_fft_len": (64, 256),  # powers of two
+    "ofdm_cp_fraction": (1 / 16, 1 / 4),  # cyclic prefix / FFT length, powers of two
+    "ofdm_occupied": (0.6, 0.9),  # fraction of the carriers used
+    "freq_offset": (-0.03, 0.03),  # cycles/sample
+    "timing_drift_ppm": (-50.0, 50.0),
+    "phase_noise_std": (0.0, 5e-3),
+    "iq_gain_db": (-1.0, 1.0),
+    "iq_phase_deg": (-5.0, 5.0),
+    "dc_offset": (0.0, 0.05),
+}
+
+# Per-vector parameters written under params/ (NaN / -1 where a class has no such thing).
+PARAM_DTYPES = {
+    "samples_per_symbol": np.float32,
+    "pulse": np.int8,  # index into dsp.PULSES, -1 for FSK and OFDM
+    "excess_bw": np.float32,
+    "bt": np.float32,
+    "mod_index": np.float32,
+    "ofdm_fft_len": np.int32,
+    "ofdm_cp_len": np.int32,
+    "ofdm_occupied": np.float32,
+    "freq_offset": np.float32,
+    "phase": np.float32,
+    "timing_drift_ppm": np.float32,
+    "phase_noise_std": np.float32,
+    "iq_gain_db": np.float32,
+    "iq_phase_deg": np.float32,
+    "dc_offset_re": np.float32,
+    "dc_offset_im": np.float32,
+    "start": np.int64,  # sample index of the vector in its job's stream
+    "job": np.int32,
+}
+
+SINGLE_CARRIER_PULSED = ("OOK", "DBPSK", "DQPSK")
+
+
+@dataclass(frozen=True)
+class SnrSpec:
+    """A list of SNR values (vectors are generated for each) or a uniform range.
+
+    Args:
+        values (tuple[float, ...]): the SNR values in dB; empty for a range.
+        low (float): range low end (dB), when ``values`` is empty.
+        high (float): range high end (dB).
+    """
+
+    values: tuple = ()
+    low: float = 0.0
+    high: float = 0.0
+
+    @classmethod
+    def parse(cls, text):
+        """``"-10,0,20"`` (values), ``"-10:20"`` (uniform range), ``"-20:18:2"`` (stepped)."""
+        text = str(text).strip()
+        try:
+            if ":" in text:
+                parts = [float(p) for p in text.split(":")]
+                if len(parts) == 2:
+                    if parts[0] > parts[1]:
+                        raise ValueError
+                    return cls((), parts[0], parts[1])
+                lo, hi, step = parts
+                if step <= 0 or lo > hi:
+                    raise ValueError
+                return cls(tuple(float(v) for v in np.arange(lo, hi + step / 2, step)))
+            return cls(tuple(float(p) for p in text.split(",")))
+        except ValueError:
+            raise ValueError(
+                f"cannot read SNR {text!r}: give dB values '-10,0,20', a uniform range "
+                "'-10:20' or a stepped list '-20:18:2'"
+            ) from None
+
+    @property
+    def points(self):
+        """One entry per generated SNR group: a value, or None for the range."""
+        return self.values if self.values else (None,)
+
+    def __str__(self):
+        if self.values:
+            return ",".join(f"{v:g}" for v in self.values)
+        return f"{self.low:g}:{self.high:g}"
+
+
+@dataclass
+class GenerationConfig:
+    """Everything that defines a generated data set (shared by the CLI and the Python API).
+
+    Args:
+        classes (tuple[str, ...]): class names from ``ml.contract.CLASSES``.
+        per_class (int): vectors per class for each SNR value (a range counts as one value).
+        snr_db (str | SnrSpec): see :meth:`SnrSpec.parse`.
+        length (int): samples per vector L.
+        samples_per_symbol (int): nominal samples per symbol (single-carrier classes).
+        radio (str): ``"sim"`` or ``"bladerf"``.
+        impairments (str): sim loopback profile, ``"typical"`` or ``"none"`` (identity).
+        randomize (bool): draw transmitter and loopback parameters per job (RANDOM_RANGES).
+        seed (int): master seed.
+        shard (tuple[int, int]): ``(i, n)``: generate the i-th of n shards.
+        chunk (int | None): vectors per job (one flowgraph branch, one parameter draw);
+            None = 256, or 16 with ``randomize`` (more draws).
+        parallel (int): jobs run side by side in one flowgraph.
+        device_args (str): BladeRF device string (radio="bladerf").
+        loopback_mode (str): BladeRF loopback mode (radio="bladerf").
+    """
+
+    classes: tuple = contract.CLASSES
+    per_class: int = DEFAULT_PER_CLASS
+    snr_db: object = DEFAULT_SNR_DB
+    length: int = DEFAULT_LENGTH
+    samples_per_symbol: int = contract.DEFAULT_SAMPLES_PER_SYMBOL
+    radio: str = "sim"
+    impairments: str = "typical"
+    randomize: bool = False
+    seed: int = 0
+    shard: tuple = (0, 1)
+    chunk: int = None
+    parallel: int = 6
+    device_args: str = ""
+    loopback_mode: str = "firmware"
+    sample_rate: float = contract.DEFAULT_SAMPLE_RATE
+    jobs: list = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        self.classes = tuple(contract.CLASSES[contract.class_index(c)] for c in self.classes)
+        if not isinstance(self.snr_db, SnrSpec):
+            self.snr_db = SnrSpec.parse(self.snr_db)
+        i, n = self.shard
+        if not (n >= 1 and 0 <= i < n):
+            raise ValueError(f"shard {i}/{n}: need 0 <= i < n")
+        if self.chunk is None:
+            self.chunk = 16 if self.randomize else 256
+        for name in ("per_class", "length", "chunk", "parallel"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.radio not in ("sim", "bladerf"):
+            raise ValueError(f"radio must be 'sim' or 'bladerf', got {self.radio!r}")
+        if self.impairments not in ("typical", "none"):
+            raise ValueError(f"impairments must be 'typical' or 'none', got {self.impairments!r}")
+        if self.samples_per_symbol < 2:
+            raise ValueError(f"samples_per_symbol must be >= 2, got {self.samples_per_symbol}")
+        self.jobs = _plan(self)
+
+    @property
+    def n_vectors(self):
+        return sum(job.n for job in self.jobs)
+
+    def attrs(self):
+        """The HDF5 attributes of the data set (DESIGN.md contract + every parameter)."""
+        from . import __version__
+
+        generation = {
+            k: v for k, v in asdict(self).items() if k not in ("jobs", "classes", "device_args")
+        }
+        generation["snr_db"] = str(self.snr_db)
+        generation["shard"] = f"{self.shard[0]}/{self.shard[1]}"
+        if self.randomize:
+            generation["random_ranges"] = RANDOM_RANGES
+        elif self.radio == "sim" and self.impairments == "typical":
+            generation["impairment_ranges"] = TYPICAL_IMPAIRMENTS
+        radio = self.radio if self.radio == "sim" else f"bladerf:{self.loopback_mode}"
+        return {
+            "sample_rate": float(self.sample_rate),
+            "samples_per_symbol": math.nan if self.randomize else float(self.samples_per_symbol),
+            "radio": radio,
+            "seed": int(self.seed),
+            "module_version": __version__,
+            "generation": generation,
+        }
+
+
+@dataclass(frozen=True)
+class Job:
+    index: int  # global job index: the seed's spawn key
+    label: int  # index into contract.CLASSES
+    snr: object  # a float, or None for the range
+    n: int  # vectors
+    row: int  # first row in this shard's file
+
+
+def _plan(cfg):
+    jobs = []
+    per_group = math.ceil(cfg.per_class / cfg.chunk)
+    j = 0
+    for name in cfg.classes:
+        for snr in cfg.snr_db.points:
+            for k in range(per_group):
+                n = min(cfg.chunk, cfg.per_class - k * cfg.chunk)
+                jobs.append((j, contract.class_index(name), snr, n))
+                j += 1
+    i, n_shards = cfg.shard
+    mine = jobs[i * len(jobs) // n_shards : (i + 1) * len(jobs) // n_shards]
+    out, row = [], 0
+    for j, label, snr, n in mine:
+        out.append(Job(j, label, snr, n, row))
+        row += n
+    return out
+
+
+# --------------------------------------------------------------------------- parameter draws
+
+
+def _uniform(rng, name, ranges):
+    lo, hi = ranges[name]
+    return float(rng.uniform(lo, hi))
+
+
+def _pow2(rng, lo, hi):
+    return 2.0 ** int(rng.integers(round(math.log2(lo)), round(math.log2(hi)) + 1))
+
+
+def draw_job_params(cfg, job, rng):
+    """Transmitter and loopback parameters of one job (constant over its vectors).
+
+    Returns:
+        (source_kwargs, impairment_kwargs, record): keyword arguments for ``mod_source``
+        and ``loopback``, and the values to store per vector (PARAM_DTYPES names).
+    """
+    name = contract.CLASSES[job.label]
+    rec = {k: (-1 if np.dtype(t).kind == "i" else math.nan) for k, t in PARAM_DTYPES.items()}
+    src = {"modulation": name}
+    sps = cfg.samples_per_symbol
+    if cfg.randomize:
+        sps = _uniform(rng, "samples_per_symbol", RANDOM_RANGES)
+    if name == "OFDM":
+        fft = int(_pow2(rng, *RANDOM_RANGES["ofdm_fft_len"])) if cfg.randomize else 64
+        cp_frac = _pow2(rng, *RANDOM_RANGES["ofdm_cp_fraction"]) if cfg.randomize else 0.25
+        occupied = _uniform(rng, "ofdm_occupied", RANDOM_RANGES) if cfg.randomize else 52 / 64
+        cp = int(fft * cp_frac)
+        src.update(ofdm_fft_len=fft, ofdm_cp_len=cp, ofdm_occupied=occupied)
+        rec.update(ofdm_fft_len=fft, ofdm_cp_len=cp, ofdm_occupied=occupied)
+    else:
+        src["samples_per_symbol"] = sps
+        rec["samples_per_symbol"] = sps
+    if name in SINGLE_CARRIER_PULSED and cfg.randomize:
+        pulse = dsp.PULSES[int(rng.integers(len(dsp.PULSES)))]
+        src.update(pulse=pulse, excess_bw=_uniform(rng, "excess_bw", RANDOM_RANGES))
+        src["bt"] = _uniform(rng, "bt", RANDOM_RANGES)
+    elif name in SINGLE_CARRIER_PULSED:
+        pulse = "rect" if name == "OOK" else "rrc"
+    if name in SINGLE_CARRIER_PULSED:
+        rec["pulse"] = dsp.PULSES.index(pulse)
+        if pulse == "rrc":
+            rec["excess_bw"] = src.get("excess_bw", 0.35)
+        if pulse == "gaussian":
+            rec["bt"] = src["bt"]
+    if name in ("GFSK", "GMSK"):
+        src["bt"] = _uniform(rng, "bt", RANDOM_RANGES) if cfg.randomize else 0.35
+        rec["bt"] = src["bt"]
+    if name == "GFSK":
+        src["mod_index"] = _uniform(rng, "mod_index", RANDOM_RANGES) if cfg.randomize else 1.0
+        rec["mod_index"] = src["mod_index"]
+    if name == "GMSK":
+        rec["mod_index"] = 0.5
+    src["seed"] = int(rng.integers(2**31 - 1))
+
+    imp = {"phase": float(rng.uniform(0, 2 * np.pi))}
+    ranges = RANDOM_RANGES if cfg.randomize else TYPICAL_IMPAIRMENTS
+    if cfg.randomize or (cfg.radio == "sim" and cfg.impairments == "typical"):
+        for key in ("freq_offset", "timing_drift_ppm", "phase_noise_std"):
+            imp[key] = _uniform(rng, key, ranges)
+        imp["iq_gain_db"] = _uniform(rng, "iq_gain_db", ranges)
+        imp["iq_phase_deg"] = _uniform(rng, "iq_phase_deg", ranges)
+        dc = _uniform(rng, "dc_offset", ranges) * np.exp(2j * np.pi * rng.uniform())
+        imp["dc_offset"] = complex(dc)
+    elif cfg.impairments == "none" and cfg.radio == "sim":
+        imp["phase"] = 0.0
+    imp["seed"] = int(rng.integers(2**31 - 1))
+    for key in ("freq_offset", "phase", "timing_drift_ppm", "phase_noise_std"):
+        rec[key] = imp.get(key, 0.0)
+    rec["iq_gain_db"] = imp.get("iq_gain_db", 0.0)
+    rec["iq_phase_deg"] = imp.get("iq_phase_deg", 0.0)
+    rec["dc_offset_re"] = imp.get("dc_offset", 0j).real
+    rec["dc_offset_im"] = imp.get("dc_offset", 0j).imag
+    rec["job"] = job.index
+    symbol_len = (fft + cp) if name == "OFDM" else int(math.ceil(sps))
+    return src, imp, rec, symbol_len
+
+
+def vector_starts(n, length, symbol_len, rng):
+    """Start indices of ``n`` vectors in a stream: after a warm-up of 32 symbols (filter
+    transients), consecutive vectors separated by random gaps of 0 .. 2 symbols, so the
+    vectors start at random positions within a symbol.
+
+    Returns:
+        (starts int64 (n,), total samples needed)
+    """
+    gaps = rng.integers(0, 2 * symbol_len, size=n)
+    starts = 32 * symbol_len + np.cumsum(gaps) + length * np.arange(n)
+    return starts.astype(np.int64), int(starts[-1] + length)
+
+
+# --------------------------------------------------------------------------- flowgraphs
+
+
+class _capture_sink(gr.sync_block):
+    """Cuts vectors out of a complex stream straight into a ``(n, L)`` array, then stops.
+
+    Args:
+        starts (numpy.ndarray): increasing stream indices of the n vectors' first samples.
+        length (int): L.
+    """
+
+    def __init__(self, starts, length):
+        gr.sync_block.__init__(self, name="rfml_capture_sink", in_sig=[np.complex64], out_sig=[])
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.length = int(length)
+        self.vectors = np.zeros((len(self.starts), self.length), dtype=np.complex64)
+        self.total = int(self.starts[-1]) + self.length
+        self.position = 0  # stream index of the next input sample
+
+    def work(self, input_items, output_items):
+        x = input_items[0]
+        lo, hi = self.position, self.position + len(x)
+        # vectors overlapping [lo, hi): start < hi and start + L > lo
+        first = np.searchsorted(self.starts, lo - self.length, side="right")
+        last = np.searchsorted(self.starts, hi, side="left")
+        for k in range(first, last):
+            a = max(int(self.starts[k]), lo)
+            b = min(int(self.starts[k]) + self.length, hi)
+            self.vectors[k, a - self.starts[k] : b - self.starts[k]] = x[a - lo : b - lo]
+        self.position = hi
+        return -1 if self.position >= self.total else len(x)
+
+
+class _Run:
+    """One flowgraph running a batch of jobs side by side."""
+
+    def __init__(self, cfg, batch):
+        from .loopback import loopback
+        from .mod_source import mod_source
+
+        self.tb = gr.top_block("rfml_generation")
+        self.items, self.blocks = [], []
+        for job in batch:
+            rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(job.index,)))
+            src_kw, imp_kw, rec, symbol_len = draw_job_params(cfg, job, rng)
+            starts, _ = vector_starts(job.n, cfg.length, symbol_len, rng)
+            if cfg.radio == "bladerf":
+                imp_kw = {
+                    "seed": imp_kw["seed"],
+                    "device_args": cfg.device_args,
+                    "loopback_mode": cfg.loopback_mode,
+                    "sample_rate": cfg.sample_rate,
+                }
+            src = mod_source(**src_kw)
+            lb = loopback(radio=cfg.radio, **imp_kw)
+            sink = _capture_sink(starts, cfg.length)
+            self.tb.connect(src, lb, sink)
+            self.blocks += [src, lb]  # Python blocks must outlive the run
+            self.items.append((job, rng, rec, starts, sink))
+
+    def start(self):
+        self.tb.start()
+        return self
+
+    def finish(self, cfg):
+        """Waits for the flowgraph; returns [(job, clean (n, L), snr (n,), params)]."""
+        self.tb.wait()
+        out = []
+        for job, rng, rec, starts, sink in self.items:
+            if sink.position < sink.total:
+                raise RuntimeError(
+                    f"job {job.index} ({contract.CLASSES[job.label]}): the flowgraph stopped "
+                    f"after {sink.position} of {sink.total} samples"
+                )
+            clean = sink.vectors
+            if job.snr is None:
+                snr = rng.uniform(cfg.snr_db.low, cfg.snr_db.high, size=job.n)
+            else:
+                snr = np.full(job.n, job.snr)
+            params = {k: np.full(job.n, v, dtype=PARAM_DTYPES[k]) for k, v in rec.items()}
+            params["start"] = starts
+            out.append((job, rng, clean, snr.astype(np.float32), params))
+        return out
+
+
+def generate(cfg, out_path, progress=None):
+    """Generates the data set ``cfg`` into ``out_path`` (gr-rfml HDF5).
+
+    Args:
+        cfg (GenerationConfig): what to generate.
+        out_path (str | Path): the HDF5 file to write (overwritten).
+        progress (callable | None): called with the number of vectors finished.
+
+    Returns:
+        dict: ``vectors``, ``samples`` (captured, incl. gaps and warm-up) and
+        ``invalid`` (vectors that had zero power or NaN; stored as zeros).
+    """
+    parallel = 1 if cfg.radio == "bladerf" else cfg.parallel
+    batches = [cfg.jobs[i : i + parallel] for i in range(0, len(cfg.jobs), parallel)]
+    stats = {"vectors": 0, "samples": 0, "invalid": 0}
+    writer = DatasetWriter(
+        out_path, cfg.n_vectors, cfg.length, contract.CLASSES, cfg.attrs(), PARAM_DTYPES
+    )
+    # numpy releases the GIL while it draws and scales noise, so two threads add noise
+    # while the next flowgraph runs; each job has its own rng, so the order is irrelevant.
+    with writer, ThreadPoolExecutor(max_workers=2) as pool:
+        pending = _Run(cfg, batches[0]).start() if batches else None
+        for b in range(len(batches)):
+            results = pending.finish(cfg)
+            pending = _Run(cfg, batches[b + 1]).start() if b + 1 < len(batches) else None
+            noisy = pool.map(lambda r: dsp.add_awgn(r[2], r[3], r[1]), results)
+            for (job, _, clean, snr, params), (iq, _, valid) in zip(results, noisy, strict=True):
+                label = np.full(job.n, job.label, dtype=np.int64)
+                writer.write(job.row, iq, clean, label, snr, params)
+                stats["vectors"] += job.n
+                stats["samples"] += int(params["start"][-1]) + cfg.length
+                stats["invalid"] += int(np.count_nonzero(~valid))
+                if progress:
+                    progress(job.n)
+    return stats
