@@ -21,5 +21,6 @@ except ModuleNotFoundError:
 # Python blocks: one per file, file name = class name.
 from .mod_source import mod_source
 from .awgn_snr import awgn_snr
+from .loopback import loopback
 from .tsddae_classifier import tsddae_classifier
 from .cam_sink import cam_sink

@@ -58,19 +58,28 @@ def add_awgn(x, snr_db, rng):
     if x.ndim == 0 or x.shape[-1] == 0:
         raise ValueError(f"add_awgn needs vectors along the last axis, got shape {x.shape}")
     dtype = np.complex128 if x.dtype == np.complex128 else np.complex64
+    real = np.float64 if dtype == np.complex128 else np.float32
     snr = np.asarray(snr_db, dtype=np.float64)
     if not np.all(np.isfinite(snr)):
         raise ValueError(f"snr_db must be finite, got {snr_db!r}")
-    snr = np.broadcast_to(snr, x.shape[:-1])
-    p_sig = _power(x)
-    valid = np.isfinite(p_sig) & (p_sig > 0)
-    real = np.float64 if dtype == np.complex128 else np.float32
-    w = rng.standard_normal(x.shape + (2,), dtype=real).view(dtype)[..., 0]
-    p_w = _power(w)
-    scale = np.where(valid, np.sqrt(p_sig / 10.0 ** (snr / 10.0) / np.maximum(p_w, 1e-300)), 0)
-    noise = (w * scale[..., None].astype(real)).astype(dtype, copy=False)
-    y = np.where(valid[..., None], x.astype(dtype, copy=False) + noise, 0).astype(dtype)
+    x = x.astype(dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        p_sig = _fast_power(x)
+        valid = np.isfinite(p_sig) & (p_sig > 0)
+        noise = rng.standard_normal(x.shape + (2,), dtype=real).view(dtype)[..., 0]
+        p_target = np.where(valid, p_sig, 0.0) / 10.0 ** (snr / 10.0)
+        scale = np.sqrt(p_target / np.maximum(_fast_power(noise), 1e-30)).astype(real)
+        noise *= scale[..., None]
+        y = x + noise
+    if not valid.all():
+        y[~valid] = 0
     return y, noise, valid
+
+
+def _fast_power(x):
+    """Mean power over the last axis of a complex array, float64 (..., ); fast path."""
+    xr = np.ascontiguousarray(x).view(x.real.dtype)  # (..., 2L) interleaved I/Q
+    return np.einsum("...i,...i->...", xr, xr).astype(np.float64) / x.shape[-1]
 
 
 # --------------------------------------------------------------------------- pulse shapes
@@ -281,20 +290,25 @@ def apply_impairments(x, imp, rng, state=None):
     n = len(y)
     rot = None
     if imp.freq_offset != 0 or state.phase != 0:
-        rot = state.phase + 2 * np.pi * imp.freq_offset * np.arange(n)
+        rot = state.phase + (2 * np.pi * imp.freq_offset) * np.arange(n)
         state.phase = float(np.mod(state.phase + 2 * np.pi * imp.freq_offset * n, 2 * np.pi))
     if imp.phase_noise_std > 0 and n:
-        walk = state.wiener + np.cumsum(rng.standard_normal(n) * imp.phase_noise_std)
+        steps = rng.standard_normal(n, dtype=np.float32) * np.float32(imp.phase_noise_std)
+        walk = state.wiener + np.cumsum(steps, dtype=np.float64)
         state.wiener = float(walk[-1])
         rot = walk if rot is None else rot + walk
     if rot is not None:
-        y = (y * np.exp(1j * rot)).astype(dtype)
+        rot = np.mod(rot, 2 * np.pi).astype(y.real.dtype)
+        ph = np.empty(n, dtype)
+        ph.real = np.cos(rot)
+        ph.imag = np.sin(rot)
+        y = y * ph
     if imp.iq_gain_db != 0 or imp.iq_phase_deg != 0:
         g = 10.0 ** (imp.iq_gain_db / 20.0)
         phi = np.deg2rad(imp.iq_phase_deg)
-        mu = (1 + g * np.exp(-1j * phi)) / 2
-        nu = (1 - g * np.exp(1j * phi)) / 2
-        y = (mu * y + nu * np.conj(y)).astype(dtype)
+        mu = dtype((1 + g * np.exp(-1j * phi)) / 2)
+        nu = dtype((1 - g * np.exp(1j * phi)) / 2)
+        y = mu * y + nu * np.conj(y)
     if imp.dc_offset != 0:
-        y = (y + complex(imp.dc_offset)).astype(dtype)
+        y = y + dtype(imp.dc_offset)
     return y, state
