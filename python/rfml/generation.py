@@ -36,13 +36,14 @@ DEFAULT_PER_CLASS = 200
 DEFAULT_SNR_DB = "-5,0,5,10,20"
 DEFAULT_LENGTH = 225
 
-# The simulated loopback's "typical" profile: what a BladeRF RF loopback adds (a few ppm of
-# carrier and clock error, small IQ imbalance and DC offset, mild phase noise). One draw per
-# job: name -> (low, high), uniform.
+# The simulated loopback's "typical" profile: what a BladeRF's internal RF loopback adds.
+# TX and RX share one reference clock, so carrier and sample-clock offsets are tiny; the
+# analog path adds mild phase noise, IQ imbalance and DC offset. One draw per job:
+# name -> (low, high), uniform.
 TYPICAL_IMPAIRMENTS = {
-    "freq_offset": (-2e-3, 2e-3),  # cycles/sample
-    "timing_drift_ppm": (-5.0, 5.0),
-    "phase_noise_std": (0.0, 2e-3),  # rad/sqrt(sample)
+    "freq_offset": (-2e-5, 2e-5),  # cycles/sample
+    "timing_drift_ppm": (-0.5, 0.5),
+    "phase_noise_std": (0.0, 1e-3),  # rad/sqrt(sample)
     "iq_gain_db": (-0.3, 0.3),
     "iq_phase_deg": (-2.0, 2.0),
     "dc_offset": (0.0, 0.02),  # magnitude, random angle
