@@ -140,7 +140,7 @@ def test_capture_sigmf_roundtrip(tmp_path, capsys):
 
 
 def test_demo_writes_summary_and_picture(tmp_path, capsys):
-    assert rfml_main(["demo", "--out-dir", str(tmp_path), "--per-class", "8"]) == 0
+    assert rfml_main(["demo", "--dataset", "--out-dir", str(tmp_path), "--per-class", "8"]) == 0
     out = capsys.readouterr().out
     assert "48 vectors of 1024 samples" in out and "demo.png" in out
     png = (tmp_path / "demo.png").read_bytes()

@@ -1,31 +1,66 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""`rfml demo`: a small data set through the simulated loopback, its summary and a picture.
+"""`rfml demo`: live modulation classification through the simulated loopback.
 
-Writes ``OUT_DIR/demo.h5`` (the gr-rfml HDF5 contract) and ``OUT_DIR/demo.png`` (for each
-class one constellation, a 2-D histogram of the noisy I/Q samples, and one spectrum, the
-power spectral density averaged over the class's vectors).
+Six sources take turns (``--per-class`` vectors each) through the simulated RF loopback and
+``awgn_snr``, once per SNR of ``--snr-db``; the shipped TS-DDAE classifier labels every
+vector and the CAM sink shows why the CAM model decides as it does (in a window when there
+is a display, PNG files otherwise). It prints one table row per SNR as the run finishes,
+then the accuracy per class and SNR, and writes to ``--out-dir``:
+``cam_<snr>dB_<class>.png`` (the CAM display of each class's first vector at each SNR),
+``confusion.png`` and ``accuracy_vs_snr.png``.
+
+``rfml demo --dataset`` is the data set demo instead: ``OUT_DIR/demo.h5`` (the gr-rfml
+HDF5 contract) and ``OUT_DIR/demo.png`` (for each class one constellation, a 2-D histogram
+of the noisy I/Q samples, and one spectrum, the power spectral density averaged over the
+class's vectors).
 """
 
 import argparse
+import json
 import time
 from pathlib import Path
+
+CLASSIFY_SNRS = "-10,-5,0,5,10,20"
+DATASET_SNRS = "20"
 
 
 def get_args_parser():
     p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--out-dir", default="out/demo", help="output folder (default %(default)s)")
     p.add_argument(
-        "--out-dir",
-        default="out/demo",
-        help="folder for demo.h5 and demo.png (default %(default)s)",
+        "--per-class",
+        type=int,
+        default=None,
+        help="vectors per class (and SNR); default 128, 64 with --dataset",
     )
     p.add_argument(
-        "--per-class", type=int, default=64, help="vectors per class (default %(default)s)"
+        "--snr-db",
+        default=None,
+        help=f"SNR values (or a range with --dataset); default {CLASSIFY_SNRS}, "
+        f"{DATASET_SNRS} with --dataset",
     )
-    p.add_argument("--snr-db", default="20", help="SNR values or range (default %(default)s)")
     p.add_argument(
         "--length", type=int, default=1024, help="samples per vector (default %(default)s)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
+    p.add_argument(
+        "--batch-size", type=int, default=64, help="classifier batch size (default %(default)s)"
+    )
+    p.add_argument("--model", default="", help="classifier checkpoint (default: shipped)")
+    p.add_argument("--cam-model", default="", help="CAM model checkpoint (default: shipped)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument(
+        "--display",
+        default="auto",
+        choices=["auto", "window", "none"],
+        help="CAM widget in a window: auto = when a display is set (default auto)",
+    )
+    p.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    p.add_argument(
+        "--dataset",
+        action="store_true",
+        help="the data set demo instead: a small HDF5 file and its picture",
+    )
     return p  # fmt: skip
 
 
@@ -87,7 +122,8 @@ def plot_dataset(ds, path):
     plt.close(fig)
 
 
-def main(args):
+def dataset_demo(args):
+    """The data set demo: generate, summarise, draw."""
     from ..generation import GenerationConfig, generate
     from ..ml.datasets import read_dataset
 
@@ -95,8 +131,9 @@ def main(args):
     out.mkdir(parents=True, exist_ok=True)
     h5, png = out / "demo.h5", out / "demo.png"
     cfg = GenerationConfig(
-        per_class=args.per_class, snr_db=args.snr_db, length=args.length, seed=args.seed
-    )
+        per_class=args.per_class or 64, snr_db=args.snr_db or DATASET_SNRS,
+        length=args.length, seed=args.seed,
+    )  # fmt: skip
     t0 = time.perf_counter()
     generate(cfg, h5)
     elapsed = time.perf_counter() - t0
@@ -107,3 +144,56 @@ def main(args):
     print(f"data set: {h5}")
     print(f"picture:  {png}")
     return 0
+
+
+def parse_snrs(text):
+    try:
+        snrs = [float(s) for s in str(text).split(",") if s.strip()]
+    except ValueError:
+        snrs = []
+    if not snrs:
+        raise SystemExit(f"--snr-db needs comma-separated numbers in dB, got {text!r}")
+    return snrs
+
+
+def classification_demo(args):
+    """The classification demo: run, print the tables, write the PNGs (and JSON)."""
+    from .. import classification_demo as demo
+    from ..ml.contract import CLASSES
+
+    snrs = parse_snrs(args.snr_db or CLASSIFY_SNRS)
+    per_class = args.per_class or 128
+    gui = args.display == "window" or (args.display == "auto" and demo.has_display())
+    out = Path(args.out_dir)
+    print(f"classifying {per_class} vectors of {args.length} samples per class at each of "
+          f"{len(snrs)} SNRs; sources -> loopback (sim) -> awgn_snr -> tsddae_classifier "
+          f"-> cam_sink ({'window' if gui else 'PNG files'})")  # fmt: skip
+    t0 = time.perf_counter()
+    results = demo.run_demo(
+        snrs, per_class=per_class, out_dir=out, vector_length=args.length,
+        model_path=args.model, cam_model_path=args.cam_model, batch_size=args.batch_size,
+        device=args.device, seed=args.seed, gui=gui,
+    )  # fmt: skip
+    report = demo.summary(results, out)
+    total = sum(len(r.truth) for r in results)
+    print(f"\naccuracy per class and SNR (%), {total} vectors in "
+          f"{time.perf_counter() - t0:.1f} s:")  # fmt: skip
+    print(f"{'class':>7} " + " ".join(f"{s:>6g}" for s in snrs) + f" {'all':>6}")
+    for i, c in enumerate(CLASSES):
+        cells = " ".join(f"{100 * r.accuracy(i):6.1f}" for r in results)
+        mean = sum(r.accuracy(i) for r in results) / len(results)
+        print(f"{c:>7} {cells} {100 * mean:6.1f}")
+    cells = " ".join(f"{100 * r.accuracy():6.1f}" for r in results)
+    print(f"{'all':>7} {cells} {100 * report['accuracy']:6.1f}")
+    print(f"\nconfusion matrix: {report['files']['confusion']}")
+    print(f"accuracy vs SNR:  {report['files']['accuracy_vs_snr']}")
+    print(f"CAM displays:     {out}/cam_<snr>dB_<class>.png ({len(report['files']['cam'])} files)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+        print(f"figures:          {args.json}")
+    return 0
+
+
+def main(args):
+    return dataset_demo(args) if args.dataset else classification_demo(args)
