@@ -22,5 +22,6 @@ except ModuleNotFoundError:
 from .mod_source import mod_source
 from .awgn_snr import awgn_snr
 from .loopback import loopback
+from .vector_to_tensor import vector_to_tensor
 from .tsddae_classifier import tsddae_classifier
 from .cam_sink import cam_sink
