@@ -188,7 +188,12 @@ class loopback(gr.hier_block2):
         from gnuradio import soapy
 
         mode = self.check_mode(loopback_mode)
-        device = ",".join(a for a in ("driver=bladerf", device_args.strip(", ")) if a)
+        args = [a.strip() for a in str(device_args).split(",") if a.strip()]
+        drivers = [a.split("=", 1)[1].strip() for a in args if a.startswith("driver=")]
+        if any(d != "bladerf" for d in drivers):
+            raise ValueError(f"device_args {device_args!r} names another driver: radio='bladerf' "
+                             "needs driver=bladerf (or no driver key)")  # fmt: skip
+        device = ",".join(args if drivers else ["driver=bladerf", *args])
         self.device = device
         try:
             self.source = soapy.source(device, "fc32", 1, "", "", [""], [""])

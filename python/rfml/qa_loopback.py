@@ -105,6 +105,10 @@ class qa_loopback(gr_unittest.TestCase):
         self.assertIn("'driver=bladerf,serial=abc123'", msg)
         self.assertIn("radio='sim'", msg)
         self.assertEqual(len(msg.splitlines()), 1)
+        with self.assertRaisesRegex(RuntimeError, "for device string 'driver=bladerf'"):
+            loopback(radio="bladerf", device_args="driver=bladerf")
+        with self.assertRaisesRegex(ValueError, "names another driver"):
+            loopback(radio="bladerf", device_args="driver=uhd")
 
     def test_011_loopback_modes_checked_per_board(self):
         with self.assertRaisesRegex(ValueError, "not supported on any BladeRF"):
