@@ -33,12 +33,14 @@ def resolve_device(device="auto"):
 def valid_vectors(iq):
     """True for each vector that can be classified: all samples finite and power > 0.
 
-    iq: complex (B, L). Returns bool (B,).
+    iq: complex (B, L). Returns bool (B,). (One pass: a NaN or Inf sample makes the sum of
+    squares NaN or Inf; so does a float32 overflow, which no receiver produces.)
     """
     iq = np.asarray(iq)
-    finite = np.isfinite(iq).all(axis=1)
-    power = np.einsum("bl,bl->b", iq.real, iq.real) + np.einsum("bl,bl->b", iq.imag, iq.imag)
-    return finite & (power > 0)
+    x = iq.view(iq.real.dtype).reshape(len(iq), -1)  # (B, 2L) interleaved I/Q
+    with np.errstate(over="ignore", invalid="ignore"):
+        power = np.einsum("bl,bl->b", x, x)
+    return np.isfinite(power) & (power > 0)
 
 
 def complex_to_iq(iq):
@@ -117,7 +119,7 @@ class Predictor:
         valid = valid_vectors(iq)
         if not valid.any():
             return valid, None
-        x = torch.from_numpy(complex_to_iq(iq[valid])).to(self.device)
+        x = torch.from_numpy(complex_to_iq(iq if valid.all() else iq[valid])).to(self.device)
         with torch.inference_mode():
             return valid, fn(x)
 
