@@ -4,7 +4,7 @@
 from dataclasses import replace
 
 import numpy as np
-from gnuradio import filter, gr
+from gnuradio import blocks, filter, gr
 
 from . import dsp
 
@@ -19,15 +19,18 @@ MODE_ALIASES = {"rf_bist": "rfic_bist"}
 
 
 class _impairment_stage(gr.sync_block):
-    """dsp.apply_impairments (without timing drift) over each work() buffer."""
+    """dsp.apply_impairments for phase noise, IQ imbalance and DC over each work() buffer."""
 
     def __init__(self, imp, seed):
         gr.sync_block.__init__(
             self, name="rfml_impairments", in_sig=[np.complex64], out_sig=[np.complex64]
         )
-        self.imp = imp.without_drift()
+        self.set_impairments(imp)
         self._rng = np.random.default_rng(seed)
         self._state = None
+
+    def set_impairments(self, imp):
+        self.imp = replace(imp, freq_offset=0.0, phase=0.0, timing_drift_ppm=0.0)
 
     def work(self, input_items, output_items):
         y, self._state = dsp.apply_impairments(input_items[0], self.imp, self._rng, self._state)
@@ -40,10 +43,12 @@ class loopback(gr.hier_block2):
 
     ``radio="sim"``: the impairments of ``dsp.Impairments`` applied in the physical order
     (sample-clock drift, carrier frequency offset and phase, Wiener phase noise, receive IQ
-    imbalance, DC offset). Timing drift uses gr-filter's ``mmse_resampler_cc`` (so the
-    output has about 1 + ppm*1e-6 samples per input sample); the rest is
-    ``dsp.apply_impairments`` over each buffer, continuous across buffers. All parameters
-    zero passes the stream through unchanged, bit for bit.
+    imbalance, DC offset): gr-filter's ``mmse_resampler_cc`` for the drift (so the output
+    has about 1 + ppm*1e-6 samples per input sample), gr-blocks' ``rotator_cc`` for the
+    carrier offset, ``dsp.apply_impairments`` over each buffer for phase noise, IQ
+    imbalance and DC (continuous across buffers). Only the impairments that are nonzero
+    at construction get a stage (so only those can be changed while running); all zero
+    passes the stream through unchanged, bit for bit.
 
     ``radio="bladerf"``: the input goes to a gr-soapy sink and the output comes from a
     gr-soapy source on the same BladeRF, with the libbladeRF loopback mode set before the
@@ -116,55 +121,74 @@ class loopback(gr.hier_block2):
     # ---------------------------------------------------------------- sim
 
     def _build_sim(self, seed):
+        """Each impairment that is nonzero here gets its stage; zero ones are left out."""
         imp = self.impairments
-        self.stage = _impairment_stage(imp, seed)
-        chain = [self.stage]
-        self.resampler = None
+        self.resampler = self.rotator = self.stage = None
+        chain = []
         if imp.timing_drift_ppm != 0:
             self.resampler = filter.mmse_resampler_cc(0.0, self._resamp_ratio())
-            chain.insert(0, self.resampler)
+            chain.append(self.resampler)
+        if imp.freq_offset != 0 or imp.phase != 0:
+            self.rotator = blocks.rotator_cc(2 * np.pi * imp.freq_offset)
+            chain.append(self.rotator)
+            if imp.phase != 0:
+                self.phase_shift = blocks.multiply_const_cc(complex(np.exp(1j * imp.phase)))
+                chain.append(self.phase_shift)
+        if (
+            imp.phase_noise_std != 0
+            or imp.iq_gain_db != 0
+            or imp.iq_phase_deg != 0
+            or imp.dc_offset
+        ):
+            self.stage = _impairment_stage(imp, seed)
+            chain.append(self.stage)
+        if not chain:
+            chain.append(blocks.copy(gr.sizeof_gr_complex))  # identity, bit for bit
         self.connect(self, *chain, self)
 
     def _resamp_ratio(self):
         return 1.0 / (1.0 + self.impairments.timing_drift_ppm * 1e-6)
 
-    def _update(self, **changes):
+    def _update(self, stage, name, **changes):
         if self.radio != "sim":
-            return
+            return False
+        if stage is None:
+            raise ValueError(
+                f"this loopback was made with {name}=0, so it has no stage for it: make it "
+                f"with a nonzero {name} to change it while running"
+            )
         self.impairments = replace(self.impairments, **changes)
-        self.stage.imp = self.impairments.without_drift()
+        if self.stage is not None:
+            self.stage.set_impairments(self.impairments)
+        return True
 
     def set_freq_offset(self, freq_offset):
         """sim: carrier frequency offset (cycles/sample); the phase stays continuous."""
-        self._update(freq_offset=float(freq_offset))
+        if self._update(self.rotator, "freq_offset", freq_offset=float(freq_offset)):
+            self.rotator.set_phase_inc(2 * np.pi * float(freq_offset))
 
     def set_phase_noise_std(self, phase_noise_std):
         """sim: Wiener phase noise (rad/sqrt(sample))."""
-        self._update(phase_noise_std=float(phase_noise_std))
+        self._update(self.stage, "phase_noise_std", phase_noise_std=float(phase_noise_std))
 
     def set_iq_gain_db(self, iq_gain_db):
         """sim: IQ gain imbalance (dB)."""
-        self._update(iq_gain_db=float(iq_gain_db))
+        self._update(self.stage, "iq_gain_db", iq_gain_db=float(iq_gain_db))
 
     def set_iq_phase_deg(self, iq_phase_deg):
         """sim: IQ phase imbalance (degrees)."""
-        self._update(iq_phase_deg=float(iq_phase_deg))
+        self._update(self.stage, "iq_phase_deg", iq_phase_deg=float(iq_phase_deg))
 
     def set_dc_offset(self, dc_offset):
         """sim: DC offset."""
-        self._update(dc_offset=complex(dc_offset))
+        self._update(self.stage, "dc_offset", dc_offset=complex(dc_offset))
 
     def set_timing_drift_ppm(self, timing_drift_ppm):
-        """sim: timing drift (ppm); the block must have been made with a nonzero one."""
-        if self.radio != "sim":
-            return
-        if self.resampler is None:
-            raise ValueError(
-                "this loopback was made with timing_drift_ppm=0 (no resampler): make it "
-                "with a nonzero timing_drift_ppm to change the drift while running"
-            )
-        self._update(timing_drift_ppm=float(timing_drift_ppm))
-        self.resampler.set_resamp_ratio(self._resamp_ratio())
+        """sim: timing drift (ppm)."""
+        if self._update(
+            self.resampler, "timing_drift_ppm", timing_drift_ppm=float(timing_drift_ppm)
+        ):
+            self.resampler.set_resamp_ratio(self._resamp_ratio())
 
     # ---------------------------------------------------------------- bladerf
 

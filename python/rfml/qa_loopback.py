@@ -46,8 +46,11 @@ class qa_loopback(gr_unittest.TestCase):
         y = run(x, seed=5, **kw)
         ref, _ = dsp.apply_impairments(x, dsp.Impairments(**kw), np.random.default_rng(5))
         self.assertEqual(len(y), len(x))
-        err = float(np.max(np.abs(y - ref)))
-        self.assertLess(err, 1e-3, f"block differs from dsp.apply_impairments by {err}")
+        # rotator_cc's float32 phase increment drifts slowly from the float64 reference
+        # (a few 1e-3 after 2e5 samples of unit-power input).
+        err = np.abs(y - ref)
+        self.assertLess(float(err[:1000].max()), 1e-4)
+        self.assertLess(float(err.max()), 1e-2, f"block differs from dsp by {err.max()}")
 
     def test_003_frequency_offset_and_phase_measured(self):
         y = run(np.ones(N, np.complex64), freq_offset=0.02, phase=1.0)
@@ -90,13 +93,23 @@ class qa_loopback(gr_unittest.TestCase):
         np.testing.assert_allclose(np.abs(core), 1.0, atol=1e-3)
 
     def test_007_runtime_setters(self):
-        blk = loopback(freq_offset=0.01)
+        blk = loopback(freq_offset=0.01, dc_offset=0.1)
         blk.set_freq_offset(0.02)
         blk.set_dc_offset(0.5)
-        self.assertEqual(blk.stage.imp.freq_offset, 0.02)
+        self.assertEqual(blk.impairments.freq_offset, 0.02)
         self.assertEqual(blk.stage.imp.dc_offset, 0.5)
-        with self.assertRaisesRegex(ValueError, "nonzero timing_drift_ppm"):
+        with self.assertRaisesRegex(ValueError, "made with timing_drift_ppm=0"):
             blk.set_timing_drift_ppm(10)
+        # A frequency change while running keeps the phase continuous.
+        x = np.ones(N, np.complex64)
+        src, sink = blocks.vector_source_c(x.tolist()), blocks.vector_sink_c()
+        blk = loopback(freq_offset=0.01)
+        self.tb.connect(src, blk, sink)
+        blk.set_freq_offset(0.03)
+        self.tb.run()
+        y = np.asarray(sink.data())
+        slope = np.angle(y[1:] * np.conj(y[:-1])) / (2 * np.pi)
+        np.testing.assert_allclose(slope, 0.03, atol=1e-5)
 
     def test_010_bladerf_absent_names_device_and_suggests_sim(self):
         with self.assertRaises(RuntimeError) as ctx:
