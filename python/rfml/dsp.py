@@ -152,7 +152,8 @@ def pfb_output_power(proto, nfilts, rate, mean, var, n_out=4096):
     """Mean output power of GNU Radio's pfb_arb_resampler fed i.i.d. symbols.
 
     The resampler computes output n with the prototype filter linearly interpolated at
-    phase ``n * nfilts / rate`` (its filter and diff-filter banks), so the power of each
+    phase ``n * nfilts / rate`` (its filter and diff-filter banks; the diff of the last
+    prototype tap is 0), so the power of each
     output is ``var * sum|g_n|^2 + |mean|^2 * |sum g_n|^2`` for those interpolated taps
     ``g_n``; this averages it over ``n_out`` outputs.
 
@@ -168,11 +169,15 @@ def pfb_output_power(proto, nfilts, rate, mean, var, n_out=4096):
         float mean output power.
     """
     proto = np.asarray(proto, dtype=np.float64)
-    padded = np.concatenate([proto, np.zeros(nfilts + 1)])
     n_taps = int(np.ceil(len(proto) / nfilts))
     phase = np.mod(np.arange(n_out) * (nfilts / rate), nfilts)  # (n_out,)
     pos = phase[:, None] + nfilts * np.arange(n_taps)[None, :]  # (n_out, n_taps)
-    g = np.interp(pos, np.arange(len(padded)), padded)
+    i = np.floor(pos).astype(np.int64)
+    inside = i < len(proto)
+    i = np.minimum(i, len(proto) - 1)
+    # GNU Radio's diff taps are proto[i + 1] - proto[i], and 0 for the last tap.
+    nxt = np.concatenate([proto[1:], proto[-1:]])
+    g = np.where(inside, proto[i] + (pos - i) * (nxt[i] - proto[i]), 0.0)
     p = var * np.sum(g**2, axis=1) + abs(mean) ** 2 * np.sum(g, axis=1) ** 2
     return float(np.mean(p))
 

@@ -21,7 +21,7 @@ _OFDM_GR_DEFAULT_DATA = tuple(
 )  # fmt: skip
 _OFDM_GR_DEFAULT_PILOTS = (-21, -7, 7, 21)
 _OFDM_HEADER_BITS = 32  # gr-digital's packet header; ofdm_tx puts it in one OFDM symbol
-_OFDM_FRAME_DEFAULT = 2048  # samples per frame when ofdm_packet_len is None
+_OFDM_FRAME_DEFAULT = 4000  # samples per frame (at most) when ofdm_packet_len is None
 _OFDM_FRAME_MAX = 4096  # GNU Radio's default stream buffer; ofdm_tx emits whole frames
 _OFDM_PILOT_SEQUENCE = np.random.default_rng(0x0FD).choice([-1.0, 1.0], size=127)
 
@@ -91,7 +91,7 @@ class mod_source(gr.hier_block2):
         ofdm_occupied (float): fraction of the FFT bins carrying data or pilots.
         ofdm_payload_bps (int): OFDM payload bits per carrier: 1 (BPSK), 2 (QPSK), 3 (8PSK).
         ofdm_packet_len (int or None): payload bytes per OFDM packet; None = the most
-            whose frame (sync, header and payload symbols) fits 2048 samples. A frame
+            whose frame (sync, header and payload symbols) fits 4000 samples. A frame
             must fit GNU Radio's 4096-sample default buffer.
         seed (int): seed of the payload bytes, 0 <= seed < 2**31.
     """
@@ -223,16 +223,15 @@ class mod_source(gr.hier_block2):
         def frame_len(n_bytes):  # 2 sync + 1 header symbols, payload + CRC32 symbols
             return (3 + math.ceil((n_bytes + 4) * 8 / (len(data) * bps))) * (fft_len + cp_len)
 
-        if packet_len is None:
-            packet_len = 1
-            while packet_len < 4091 and frame_len(packet_len + 1) <= _OFDM_FRAME_DEFAULT:
-                packet_len += 1
+        if packet_len is None:  # fill the payload symbols that fit the default frame
+            n_payload = _OFDM_FRAME_DEFAULT // (fft_len + cp_len) - 3
+            packet_len = min(4091, n_payload * len(data) * bps // 8 - 4)
         packet_len = int(packet_len)
         if not 1 <= packet_len <= 4091 or frame_len(packet_len) > _OFDM_FRAME_MAX:
             raise ValueError(
                 f"ofdm_packet_len={packet_len} gives {frame_len(packet_len)} samples per "
                 f"frame; need 1..4091 bytes and <= {_OFDM_FRAME_MAX} samples: lower "
-                "ofdm_packet_len (or ofdm_fft_len) or leave it None"
+                "ofdm_packet_len or leave it None, or lower ofdm_fft_len + ofdm_cp_len"
             )
         self.ofdm_params = dict(
             fft_len=fft_len,

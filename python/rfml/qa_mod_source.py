@@ -116,6 +116,26 @@ class qa_mod_source(gr_unittest.TestCase):
             p = float(np.mean(np.abs(x) ** 2))
             self.assertAlmostEqual(p, 1.0, delta=0.02, msg=f"{kw}: power {p:.4f}")
 
+    def test_004_random_draws_across_documented_ranges(self):
+        rng = np.random.default_rng(2024)
+        for i in range(24):
+            m = ("OOK", "GFSK", "GMSK", "DBPSK", "DQPSK", "OFDM")[i % 6]
+            fft = int(rng.choice([64, 128, 256, 512]))
+            kw = dict(
+                samples_per_symbol=float(rng.uniform(4, 20)),
+                bt=float(rng.uniform(0.1, 0.5)),
+                excess_bw=float(rng.uniform(0.1, 0.5)),
+                mod_index=float(rng.uniform(0.1, 1.0)) if m == "GFSK" else None,
+                pulse=str(rng.choice(["rrc", "rect", "gaussian"])),
+                ofdm_fft_len=fft,
+                ofdm_cp_len=int(fft * rng.choice([1 / 16, 1 / 8, 1 / 4])),
+                ofdm_occupied=float(rng.uniform(0.6, 0.9)),
+                ofdm_payload_bps=int(rng.integers(1, 4)),
+            )
+            x = capture(mod_source(m, seed=i, **kw), 400_000)
+            p = float(np.mean(np.abs(x) ** 2))
+            self.assertAlmostEqual(p, 1.0, delta=0.02, msg=f"{m} {kw}: power {p:.4f}")
+
     def test_003_same_seed_same_signal(self):
         a = capture(mod_source("DQPSK", seed=5), 5000)
         b = capture(mod_source("DQPSK", seed=5), 5000)
@@ -196,6 +216,8 @@ class qa_mod_source(gr_unittest.TestCase):
             mod_source("OOK", samples_per_symbol=1.5)
         with self.assertRaisesRegex(ValueError, "lower ofdm_packet_len"):
             mod_source("OFDM", ofdm_packet_len=4000)
+        with self.assertRaisesRegex(ValueError, "lower ofdm_fft_len"):
+            mod_source("OFDM", ofdm_fft_len=1024, ofdm_cp_len=128)
         with self.assertRaisesRegex(ValueError, "unknown pulse 'sinc'"):
             mod_source("DBPSK", pulse="sinc")
 
