@@ -110,3 +110,33 @@ def test_classification_example_flowgraph(tmp_path):
     assert got["frames"] >= 5 and got["classified"] >= 16
     assert got["note"] == "classifier: GFSK"  # the chosen class, at the default 10 dB
     assert got["colours"] > 50  # the widget drew trace, maps and bars
+
+
+def test_readme_example(tmp_path, monkeypatch):
+    """The README's flowgraph, as written there."""
+    monkeypatch.chdir(tmp_path)
+    from gnuradio import rfml
+
+    tb = gr.top_block()
+    src = rfml.mod_source("GFSK", seed=1)
+    radio = rfml.loopback(radio="sim")
+    noise = rfml.awgn_snr(snr_db=5, vector_length=1024, seed=2)
+    to_vec = blocks.stream_to_vector(gr.sizeof_gr_complex, 1024)
+    head = blocks.head(gr.sizeof_gr_complex * 1024, 640)
+    clf = rfml.tsddae_classifier()
+    cam = rfml.cam_sink(png_path="cam_{vector}.png", png_every=128)
+    labels = blocks.message_debug()
+    tb.connect(src, radio, noise, to_vec, head, clf, cam)
+    tb.msg_connect(clf, "classification", labels, "store")
+    tb.msg_connect(clf, "classification", cam, "classification")
+    tb.run()
+
+    import pmt
+
+    got = [pmt.symbol_to_string(pmt.dict_ref(labels.get_message(i), pmt.intern("label"), None))
+           for i in range(labels.num_messages())]  # fmt: skip
+    assert len(got) == 640
+    assert got.count("GFSK") >= 0.95 * 640
+    assert sorted(p.name for p in tmp_path.glob("cam_*.png")) == sorted(
+        f"cam_{k}.png" for k in range(0, 640, 128)
+    )
