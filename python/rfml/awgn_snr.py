@@ -7,6 +7,8 @@ from gnuradio import gr
 from . import dsp
 from .ml.contract import DEFAULT_VECTOR_LENGTH
 
+BUFFER_ITEMS = 65536  # minimum output buffer, samples
+
 
 class awgn_snr(gr.sync_block):
     """Add complex white Gaussian noise so that every vector has exactly the target SNR.
@@ -41,6 +43,10 @@ class awgn_snr(gr.sync_block):
         self._invalid = 0
         self._vectors = 0
         self.set_output_multiple(self.vector_length)
+        # Big buffers: each work() call then handles many vectors, which amortises the
+        # Python call and numpy set-up costs (about 2.5x the throughput of 8192 items).
+        self.set_log_level("warn")  # not the info line of set_min_output_buffer
+        self.set_min_output_buffer(max(BUFFER_ITEMS, 2 * self.vector_length))
 
     def set_snr_db(self, snr_db):
         """Set the target SNR (dB) for the vectors that follow."""

@@ -309,11 +309,13 @@ def apply_impairments(x, imp, rng, state=None):
         ph.imag = np.sin(rot)
         y = y * ph
     if imp.iq_gain_db != 0 or imp.iq_phase_deg != 0:
+        # mu*y + nu*conj(y) with mu, nu = (1 +- g*exp(-+j*phi)) / 2: I stays, Q' = a*Q + b*I
         g = 10.0 ** (imp.iq_gain_db / 20.0)
         phi = np.deg2rad(imp.iq_phase_deg)
-        mu = dtype((1 + g * np.exp(-1j * phi)) / 2)
-        nu = dtype((1 - g * np.exp(1j * phi)) / 2)
-        y = mu * y + nu * np.conj(y)
+        real = y.real.dtype.type
+        q = real(g * np.cos(phi)) * y.imag - real(g * np.sin(phi)) * y.real
+        y = y.copy() if np.shares_memory(y, x) else y  # never write into the caller's array
+        y.imag = q
     if imp.dc_offset != 0:
         y = y + dtype(imp.dc_offset)
     return y, state

@@ -16,6 +16,7 @@ BLADERF1_MODES = (
 )  # fmt: skip
 BLADERF2_MODES = ("none", "firmware", "rfic_bist")
 MODE_ALIASES = {"rf_bist": "rfic_bist"}
+OUTPUT_BUFFER_ITEMS = 65536
 
 
 class _impairment_stage(gr.sync_block):
@@ -144,6 +145,10 @@ class loopback(gr.hier_block2):
             chain.append(self.stage)
         if not chain:
             chain.append(blocks.copy(gr.sizeof_gr_complex))  # identity, bit for bit
+        # Big output buffers let the Python blocks (ours and downstream) work on big chunks.
+        for blk in chain:
+            blk.set_log_level("warn")  # not the info line of set_min_output_buffer
+            blk.set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
         self.connect(self, *chain, self)
 
     def _resamp_ratio(self):

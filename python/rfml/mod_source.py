@@ -11,6 +11,7 @@ from .ml.contract import CLASSES, DEFAULT_SAMPLES_PER_SYMBOL, class_index
 
 NFILTS = 32  # filters in the polyphase pulse-shaping resamplers (as gr-digital's psk_mod)
 PACKET_LEN_KEY = "packet_len"
+OUTPUT_BUFFER_ITEMS = 65536
 GFSK_DEFAULT_MOD_INDEX = 1.0
 GMSK_MOD_INDEX = 0.5
 # GNU Radio's default OFDM layout (gr-digital ofdm_txrx): 48 data + 4 pilot carriers of 64.
@@ -141,6 +142,9 @@ class mod_source(gr.hier_block2):
             )
         self.gain = 1.0 / math.sqrt(power)
         self.scale = blocks.multiply_const_cc(self.gain)
+        # A big output buffer lets (Python) blocks downstream work on big chunks.
+        self.scale.set_log_level("warn")  # not the info line of set_min_output_buffer
+        self.scale.set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
         self.connect(self.payload, *chain, self.scale, self)
 
     # ---------------------------------------------------------------- class chains
