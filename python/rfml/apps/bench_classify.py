@@ -40,16 +40,18 @@ def get_args_parser():
 
 def _bare_forward(predictor, vectors, batch_size, n, warmup_s=1.0):
     """Seconds for the bare model forward over n vectors in batches (tensor already built),
-    after ``warmup_s`` seconds of the same forward (first calls of a shape are slow)."""
+    after at least 5 calls and ``warmup_s`` seconds of the same forward (the first calls of
+    a shape are slow)."""
     import torch
 
     from ..ml.inference import complex_to_iq
 
     x = torch.from_numpy(complex_to_iq(vectors[:batch_size])).to(predictor.device)
     with torch.inference_mode():
-        start = time.perf_counter()
-        while time.perf_counter() - start < warmup_s:
+        start, calls = time.perf_counter(), 0
+        while calls < 5 or time.perf_counter() - start < warmup_s:
             predictor.model(x).cpu()
+            calls += 1
         _sync(predictor.device)
         start = time.perf_counter()
         for _ in range(n // batch_size):

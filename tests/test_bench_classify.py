@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`rfml bench classify`, shrunk to seconds: every vector goes through the block, and the
+figures the README quotes are in the JSON."""
+
+import json
+
+from gnuradio.rfml.apps.__main__ import main as rfml_main
+
+
+def test_bench_classify_quick(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    argv = ["bench", "classify", "--vectors", "128", "--batch-sizes", "32,64",
+            "--repeats", "1", "--device", "cpu", "--json", str(out)]  # fmt: skip
+    assert rfml_main(argv) == 0
+    figures = json.loads(out.read_text())
+    assert json.loads(capsys.readouterr().out) == figures
+    assert figures["device"].startswith("cpu")
+    assert [row["batch_size"] for row in figures["sweep"]] == [32, 64]
+    best = max(figures["sweep"], key=lambda row: row["block_samples_per_s"])
+    assert figures["samples_per_s"] == best["block_samples_per_s"] > 0
+    assert figures["best_batch_size"] == best["batch_size"]
+    for row in figures["sweep"]:
+        # the block cannot beat the bare forward it wraps by more than timing noise
+        assert 0 < row["block_vs_bare"] < 1.5
+    assert figures["model_kind"] == "tsddae" and figures["vector_length"] == 1024
