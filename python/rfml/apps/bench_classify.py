@@ -122,6 +122,7 @@ def run(args):
         rows.append(
             {
                 "batch_size": b,
+                "vectors": n,
                 "block_samples_per_s": block,
                 "bare_forward_samples_per_s": bare,
                 "block_vs_bare": block / bare,
