@@ -124,3 +124,28 @@ def test_rrc_unit_energy_and_zero_isi_when_matched():
     at_symbols = rc[centre % sps :: sps]
     others = np.delete(at_symbols, centre // sps)
     assert np.abs(others).max() < 0.01 * rc[centre]
+
+
+@pytest.mark.parametrize("fft_len,cp_len,bps,packet_len", [(64, 16, 2, 560), (256, 64, 1, 97)])
+def test_ofdm_frame_power_matches_ofdm_tx(fft_len, cp_len, bps, packet_len):
+    from gnuradio import blocks, digital, gr
+    from gnuradio.rfml.mod_source import ofdm_carriers
+
+    data, pilots = ofdm_carriers(fft_len, 0.8)
+    tx = digital.ofdm_tx(fft_len=fft_len, cp_len=cp_len, packet_length_tag_key="len",
+                         occupied_carriers=(data,), pilot_carriers=(pilots,),
+                         pilot_symbols=((1.0,) * len(pilots),), bps_payload=bps)  # fmt: skip
+    payload = np.random.default_rng(0).integers(0, 256, 40 * packet_len).tolist()
+    tb = gr.top_block()
+    sink = blocks.vector_sink_c()
+    tb.connect(blocks.vector_source_b(payload),
+               blocks.stream_to_tagged_stream(1, 1, packet_len, "len"), tx, sink)  # fmt: skip
+    tb.run()
+    measured = np.mean(np.abs(np.asarray(sink.data())) ** 2)
+    const = (digital.constellation_bpsk(), digital.constellation_qpsk())[bps - 1]
+    p_const = np.mean(np.abs(np.asarray(const.points())) ** 2)
+    predicted = dsp.ofdm_frame_power(
+        tx.sync_words, data, pilots, ((1.0,) * len(pilots),), fft_len, cp_len, bps, packet_len,
+        payload_power=p_const,
+    )  # fmt: skip
+    assert measured == pytest.approx(predicted, rel=0.005)

@@ -85,6 +85,7 @@ def _fast_power(x):
 # --------------------------------------------------------------------------- pulse shapes
 
 PULSES = ("rrc", "rect", "gaussian")
+HEADER_BITS = 32  # gr-digital's default packet header (length, number, CRC8)
 
 
 def rrc_taps(sps, excess_bw, span=11):
@@ -180,6 +181,60 @@ def pfb_output_power(proto, nfilts, rate, mean, var, n_out=4096):
     g = np.where(inside, proto[i] + (pos - i) * (nxt[i] - proto[i]), 0.0)
     p = var * np.sum(g**2, axis=1) + abs(mean) ** 2 * np.sum(g, axis=1) ** 2
     return float(np.mean(p))
+
+
+def ofdm_frame_power(sync_words, data_carriers, pilot_carriers, pilot_symbols, fft_len, cp_len,
+                     bps, packet_len, payload_power=1.0):  # fmt: skip
+    """Mean power of gr-digital ofdm_tx frames (unnormalised inverse FFT), computed.
+
+    A frame is the sync symbols, one BPSK header symbol filling the data carriers, and
+    the payload (packet + CRC32, ``bps`` bits per carrier, the last symbol zero-padded),
+    each with pilots and a cyclic prefix. Over a symbol's FFT body the mean power is the
+    sum of its carrier powers (Parseval: header carriers 1, payload ``payload_power``);
+    sync symbols and pilots are transformed exactly, cyclic prefix included; payload
+    carriers are random and zero-mean, so their cyclic prefix has their mean power. The
+    header's 32 bits are taken as random and its padding (zero bits: BPSK -1) exactly.
+
+    Args:
+        sync_words (list of arrays (fft_len,)): ofdm_tx's sync words (frequency domain).
+        data_carriers (sequence of int): data carrier indices, in allocation order.
+        pilot_carriers (sequence of int): pilot carrier indices (negative = below DC).
+        pilot_symbols (sequence of sequences): pilot values per OFDM symbol, cycled
+            from the header symbol on (as ofdm_carrier_allocator does).
+        fft_len, cp_len (int): FFT size and cyclic prefix length.
+        bps (int): payload bits per data carrier.
+        packet_len (int): payload bytes per packet.
+        payload_power (float): mean |point|^2 of the payload constellation (gr-digital's
+            QPSK points have 4, its BPSK and 8PSK points 1).
+
+    Returns:
+        float mean power per sample of the frame.
+    """
+    sym_len = fft_len + cp_len
+    cp_n = np.arange(fft_len - cp_len, fft_len)  # body samples the prefix repeats
+    energy = 0.0
+    for word in sync_words:
+        body = np.fft.ifft(np.asarray(word, dtype=np.complex128)) * fft_len
+        energy += np.sum(np.abs(body) ** 2) + np.sum(np.abs(body[cp_n]) ** 2)
+    n_data = len(data_carriers)
+    n_const = -(-(packet_len + 4) * 8 // bps)
+    n_payload = -(-n_const // n_data)
+    data_power = [float(n_data)] + [payload_power * n_data] * (n_payload - 1)
+    data_power.append(payload_power * (n_const - (n_payload - 1) * n_data))
+
+    def steering(carriers):  # (cp_len, n) time samples of the prefix for unit carriers
+        k = np.asarray(carriers, dtype=np.float64)
+        return np.exp(2j * np.pi * np.outer(cp_n, k) / fft_len)
+
+    pilot_steer = steering(pilot_carriers)
+    pad = -steering(data_carriers[HEADER_BITS:]).sum(axis=1)  # the header's padding
+    for i, p_data in enumerate(data_power):
+        v = np.asarray(pilot_symbols[i % len(pilot_symbols)], dtype=np.complex128)
+        known = pilot_steer @ v + (pad if i == 0 else 0)
+        random_power = HEADER_BITS if i == 0 else p_data
+        body = fft_len * (p_data + np.sum(np.abs(v) ** 2))
+        energy += body + cp_len * random_power + np.sum(np.abs(known) ** 2)
+    return float(energy / ((len(sync_words) + len(data_power)) * sym_len))
 
 
 # --------------------------------------------------------------------------- impairments

@@ -21,7 +21,7 @@ _OFDM_GR_DEFAULT_DATA = tuple(
     + list(range(8, 21)) + list(range(22, 27))
 )  # fmt: skip
 _OFDM_GR_DEFAULT_PILOTS = (-21, -7, 7, 21)
-_OFDM_HEADER_BITS = 32  # gr-digital's packet header; ofdm_tx puts it in one OFDM symbol
+_OFDM_HEADER_BITS = dsp.HEADER_BITS  # ofdm_tx puts the packet header in one OFDM symbol
 _OFDM_FRAME_DEFAULT = 4000  # samples per frame (at most) when ofdm_packet_len is None
 _OFDM_FRAME_MAX = 4096  # GNU Radio's default stream buffer; ofdm_tx emits whole frames
 _OFDM_PILOT_SEQUENCE = np.random.default_rng(0x0FD).choice([-1.0, 1.0], size=127)
@@ -77,7 +77,8 @@ class mod_source(gr.hier_block2):
     Non-integer samples per symbol: the pulse-shaped classes resample in their polyphase
     filter directly; GFSK/GMSK are made at ``ceil(sps)`` and resampled with gr-filter's
     ``pfb.arb_resampler_ccf``. The output is scaled by a gain computed from the pulse
-    taps and symbol statistics (single carrier) or from one packet of ``ofdm_tx`` (OFDM).
+    taps and symbol statistics (single carrier) or from the OFDM frame structure
+    (``dsp.ofdm_frame_power``).
 
     Args:
         modulation (str): a class of ``ml.contract.CLASSES`` (case-insensitive).
@@ -226,7 +227,7 @@ class mod_source(gr.hier_block2):
         return chain, amplitude**2
 
     def _ofdm(self, fft_len, cp_len, occupied, bps, packet_len):
-        """OFDM packets from gr-digital's ofdm_tx; gain from one packet of it."""
+        """OFDM packets from gr-digital's ofdm_tx; its power from the frame structure."""
         fft_len, cp_len, bps = int(fft_len), int(cp_len), int(bps)
         if fft_len < 8 or not 0 <= cp_len < fft_len:
             raise ValueError(f"need ofdm_fft_len >= 8 and 0 <= ofdm_cp_len < ofdm_fft_len, "
@@ -261,22 +262,16 @@ class mod_source(gr.hier_block2):
         self.ofdm_packet_len = packet_len
         self.ofdm_frame_len = frame_len(packet_len)
 
-        def tx_chain():
-            return [
-                blocks.stream_to_tagged_stream(gr.sizeof_char, 1, packet_len, PACKET_LEN_KEY),
-                digital.ofdm_tx(**self.ofdm_params),
-            ]
-
-        probe = gr.top_block()
-        n_packets = 4
-        src = blocks.vector_source_b(
-            np.random.default_rng(1).integers(0, 256, n_packets * packet_len).tolist()
-        )
-        sink = blocks.vector_sink_c()
-        probe.connect(src, *tx_chain(), sink)
-        probe.run()
-        power = float(np.mean(np.abs(np.asarray(sink.data())) ** 2))
-        return tx_chain(), power
+        tx = digital.ofdm_tx(**self.ofdm_params)
+        const = {1: digital.constellation_bpsk, 2: digital.constellation_qpsk,
+                 3: digital.constellation_8psk}[bps]()  # fmt: skip
+        power = dsp.ofdm_frame_power(
+            tx.sync_words, data, pilots, self.ofdm_params["pilot_symbols"], fft_len,
+            cp_len, bps, packet_len,
+            payload_power=float(np.mean(np.abs(np.asarray(const.points())) ** 2)),
+        )  # fmt: skip
+        tagger = blocks.stream_to_tagged_stream(gr.sizeof_char, 1, packet_len, PACKET_LEN_KEY)
+        return [tagger, tx], power
 
     # ---------------------------------------------------------------- helpers
 
