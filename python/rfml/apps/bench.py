@@ -12,6 +12,7 @@ import json
 
 # benchmark name -> one-line description
 BENCHMARKS = {
+    "chain": "MS/s of mod_source -> loopback -> awgn_snr -> vector_to_tensor beside the source",
     "classify": "samples/s through the tsddae_classifier block beside the bare model forward",
     "constellation": "images/s of the C++ renderer beside numpy and the memory floor",
     "generate": "MS/s of source -> loopback -> AWGN -> HDF5 beside the bare modulators",
