@@ -144,7 +144,8 @@ class loopback(gr.hier_block2):
             self.stage = _impairment_stage(imp, seed)
             chain.append(self.stage)
         if not chain:
-            chain.append(blocks.copy(gr.sizeof_gr_complex))  # identity, bit for bit
+            # Identity, bit for bit (a memcpy; blocks.copy hands on only small chunks).
+            chain.append(blocks.vector_to_stream(gr.sizeof_gr_complex, 1))
         # Big output buffers let the Python blocks (ours and downstream) work on big chunks.
         for blk in chain:
             blk.set_log_level("warn")  # not the info line of set_min_output_buffer
