@@ -8,8 +8,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from .ml.contract import DEFAULT_VECTOR_LENGTH
-from .ml.stream import END_OF_STREAM
+from .ml.contract import DEFAULT_VECTOR_LENGTH, END_OF_STREAM
 
 WHEN_FULL = ("block", "drop")
 MESSAGE_PORT = "tensor"

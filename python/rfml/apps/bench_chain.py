@@ -67,7 +67,7 @@ def _chain(name, n, length, impairments):
 
     from ..awgn_snr import awgn_snr
     from ..loopback import loopback
-    from ..ml.stream import END_OF_STREAM
+    from ..ml.contract import END_OF_STREAM
     from ..mod_source import mod_source
     from ..vector_to_tensor import vector_to_tensor
 

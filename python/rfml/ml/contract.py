@@ -17,6 +17,9 @@ DEFAULT_SAMPLE_RATE = 1e6  # Hz; sets the time axis of plots and SigMF metadata 
 # Stream tag put on the first sample of each classified vector.
 LABEL_TAG_KEY = "rfml_label"
 
+# Put in a batch queue (vector_to_tensor -> ml.stream.QueueDataset) after the last batch.
+END_OF_STREAM = None
+
 
 def class_index(name):
     """Index of a class name in CLASSES (case-insensitive); ValueError names the choices."""

@@ -2,7 +2,8 @@
 """Live tensors from a running flowgraph: a torch IterableDataset over a batch queue.
 
 The producer (the ``vector_to_tensor`` block) puts float32 numpy batches ``(B, 2, L)``
-into a ``queue.Queue`` and, when its flowgraph stops, the end marker ``END_OF_STREAM``.
+into a ``queue.Queue`` and, when its flowgraph stops, the end marker ``END_OF_STREAM``
+(``ml.contract``, re-exported here).
 Nothing here imports GNU Radio.
 """
 
@@ -10,7 +11,7 @@ import queue
 
 import torch
 
-END_OF_STREAM = None  # put by the producer after its last batch
+from .contract import END_OF_STREAM  # put by the producer after its last batch
 
 
 class QueueDataset(torch.utils.data.IterableDataset):
