@@ -133,3 +133,11 @@ def test_grc_blocks_compile_and_run(tmp_path):
     # awgn_snr passes whole 1024-sample vectors only
     assert len(w) % L == 0 and len(w) // L in (63, 64)
     assert 0.3 < np.mean(np.abs(w) ** 2) < 0.7  # 3 dB under the unit-power signal
+
+
+def test_import_stays_light():
+    """`from gnuradio import rfml` loads no torch (blocks import it when constructed)."""
+    code = "import sys; from gnuradio import rfml; print('torch' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
