@@ -4,8 +4,8 @@
 The chain is mod_source -> loopback (sim) -> awgn_snr -> stream_to_vector ->
 vector_to_tensor, whose queue a reader thread drains as a training loop would. The
 baseline, measured in the same run, is the same mod_source alone into a null sink.
-``--impairments typical`` uses only the C++ stages of the loopback (a small carrier and
-clock offset); ``full`` adds phase noise, IQ imbalance and DC offset (its Python stage).
+``--impairments typical`` sets a small carrier and clock offset in the loopback; ``full``
+adds phase noise, IQ imbalance and DC offset (more stages).
 """
 
 import argparse
