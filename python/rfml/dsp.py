@@ -284,37 +284,52 @@ class Impairments:
 class ImpairmentState:
     """Continuity between consecutive buffers of apply_impairments.
 
+    Every quantity is computed from absolute sample indices, so the output does not
+    depend on how the stream is cut into buffers (bit for bit).
+
     Attributes:
-        phase (float): carrier phase (frequency offset + initial phase) of the next output.
+        n (int): output samples produced so far.
+        freq (float): frequency offset in use since output ``n_ref``.
+        n_ref (int), phase_ref (float): the carrier phase is
+            ``phase_ref + 2*pi*freq*(n - n_ref)`` (rebased when freq changes).
         wiener (float): phase-noise phase of the last output.
+        k (int): timing interpolator: outputs made so far (output k is at input k*step).
+        base (int): absolute input index of ``buf[0]``.
         buf (array complex): input samples still needed by the timing interpolator.
-        t (float): time of the next output, in input samples relative to buf[0].
     """
 
-    phase: float = 0.0
+    n: int = 0
+    freq: float = 0.0
+    n_ref: int = 0
+    phase_ref: float = 0.0
     wiener: float = 0.0
+    k: int = 0
+    base: int = -1
     buf: np.ndarray = field(default_factory=lambda: np.zeros(0, np.complex128))
-    t: float = 1.0
 
 
 def _cubic_resample(x, step, state):
-    """Cubic Lagrange interpolation of the stream at times t, t+step, ... (see state)."""
-    b = np.concatenate([state.buf, x]) if len(state.buf) else np.concatenate([x[:1], x])
-    t0 = state.t
-    last = len(b) - 1
-    n_out = int(np.floor((last - 2 - t0) / step)) + 1 if last - 2 >= t0 else 0
-    t = t0 + step * np.arange(n_out)
-    i = np.floor(t).astype(np.int64)
-    mu = t - i
+    """Cubic Lagrange interpolation of the stream at input times k*step, k = 0, 1, ..."""
+    if state.base == -1 and not len(state.buf):
+        state.buf = x[:1].astype(np.complex128)  # input -1 := input 0 (edge)
+    b = np.concatenate([state.buf, x])
+    last = state.base + len(b) - 1  # absolute index of the newest input
+    k_end = int(np.floor((last - 2) / step)) + 2  # a bound; the mask below decides
+    k = np.arange(state.k, max(k_end, state.k))
+    t = k * step  # absolute input time of each output
+    k, t = k[t <= last - 2], t[t <= last - 2]
+    whole = np.floor(t)
+    i = whole.astype(np.int64) - state.base
+    mu = t - whole
     w_m1 = -mu * (mu - 1) * (mu - 2) / 6
     w_0 = (mu + 1) * (mu - 1) * (mu - 2) / 2
     w_1 = -(mu + 1) * mu * (mu - 2) / 2
     w_2 = (mu + 1) * mu * (mu - 1) / 6
     y = w_m1 * b[i - 1] + w_0 * b[i] + w_1 * b[i + 1] + w_2 * b[i + 2]
-    t_next = t0 + step * n_out
-    shift = max(int(np.floor(t_next)) - 1, 0)
-    state.buf = b[shift:].astype(np.complex128)
-    state.t = t_next - shift
+    state.k += len(k)
+    keep = int(np.floor(state.k * step)) - 1  # absolute index of the oldest input needed
+    state.buf = b[max(keep - state.base, 0) :].astype(np.complex128)
+    state.base = max(keep, state.base)
     return y
 
 
@@ -324,8 +339,9 @@ def apply_impairments(x, imp, rng, state=None):
     Order (the physical chain): sample-clock drift (cubic interpolation), carrier
     frequency offset and phase, Wiener phase noise, receive IQ imbalance
     ``mu*y + nu*conj(y)``, DC offset. Consecutive calls with the returned state give the
-    same output as one call on the concatenated input. All parameters zero returns x
-    unchanged (exactly).
+    same output as one call on the concatenated input, bit for bit (every quantity is
+    computed from absolute sample indices; a changed ``imp.freq_offset`` takes effect with
+    a continuous phase). All parameters zero returns x unchanged (exactly).
 
     Args:
         x (array, complex (N,)): one buffer of the input stream.
@@ -343,22 +359,30 @@ def apply_impairments(x, imp, rng, state=None):
         raise ValueError(f"apply_impairments takes one stream (N,), got shape {x.shape}")
     dtype = np.complex128 if x.dtype == np.complex128 else np.complex64
     if state is None:
-        state = ImpairmentState(phase=float(imp.phase))
+        state = ImpairmentState(freq=float(imp.freq_offset), phase_ref=float(imp.phase))
     y = x.astype(dtype, copy=False)
     if imp.timing_drift_ppm != 0 and len(x):
         y = _cubic_resample(x, 1.0 / (1.0 + imp.timing_drift_ppm * 1e-6), state).astype(dtype)
     n = len(y)
     rot = None
-    if imp.freq_offset != 0 or state.phase != 0:
-        rot = state.phase + (2 * np.pi * imp.freq_offset) * np.arange(n)
-        state.phase = float(np.mod(state.phase + 2 * np.pi * imp.freq_offset * n, 2 * np.pi))
+    if imp.freq_offset != state.freq:  # keep the phase continuous: rebase at output n
+        turns = np.mod(state.freq * (state.n - state.n_ref), 1.0)
+        state.phase_ref = float(np.mod(state.phase_ref + 2 * np.pi * turns, 2 * np.pi))
+        state.n_ref, state.freq = state.n, float(imp.freq_offset)
+    if state.freq != 0 or state.phase_ref != 0:
+        start = state.n - state.n_ref
+        turns = state.freq * np.arange(start, start + n, dtype=np.float64)
+        rot = state.phase_ref + (2 * np.pi) * (turns - np.floor(turns))  # v - floor(v): exact
     if imp.phase_noise_std > 0 and n:
         steps = rng.standard_normal(n, dtype=np.float32) * np.float32(imp.phase_noise_std)
-        walk = state.wiener + np.cumsum(steps, dtype=np.float64)
+        # a sequential sum from the carried value: the same whatever the buffer sizes
+        walk = np.cumsum(np.concatenate([[state.wiener], steps.astype(np.float64)]))[1:]
         state.wiener = float(walk[-1])
         rot = walk if rot is None else rot + walk
+        rot -= (2 * np.pi) * np.floor(rot / (2 * np.pi))  # into [0, 2*pi) for float32
+    state.n += n
     if rot is not None:
-        rot = np.mod(rot, 2 * np.pi).astype(y.real.dtype)
+        rot = rot.astype(y.real.dtype)
         ph = np.empty(n, dtype)
         ph.real = np.cos(rot)
         ph.imag = np.sin(rot)

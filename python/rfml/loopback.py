@@ -4,7 +4,7 @@
 from dataclasses import replace
 
 import numpy as np
-from gnuradio import analog, blocks, filter, gr
+from gnuradio import blocks, filter, gr
 
 from . import dsp
 
@@ -19,18 +19,38 @@ MODE_ALIASES = {"rf_bist": "rfic_bist"}
 OUTPUT_BUFFER_ITEMS = 65536
 
 
+class _impairment_stage(gr.sync_block):
+    """dsp.apply_impairments (all but the timing drift) over each work() buffer."""
+
+    def __init__(self, imp, seed):
+        gr.sync_block.__init__(
+            self, name="rfml_impairments", in_sig=[np.complex64], out_sig=[np.complex64]
+        )
+        self.set_impairments(imp)
+        self._rng = np.random.default_rng(seed)
+        self._state = None
+
+    def set_impairments(self, imp):
+        self.imp = imp.without_drift()
+
+    def work(self, input_items, output_items):
+        y, self._state = dsp.apply_impairments(input_items[0], self.imp, self._rng, self._state)
+        output_items[0][:] = y
+        return len(y)
+
+
 class loopback(gr.hier_block2):
     """The radio path between a source and the receiver: simulated or a BladeRF.
 
     ``radio="sim"``: the impairments of ``dsp.Impairments`` applied in the physical order
     (sample-clock drift, carrier frequency offset and phase, Wiener phase noise, receive IQ
-    imbalance, DC offset), the model of ``dsp.apply_impairments`` built from GNU Radio's
-    C++ blocks: ``mmse_resampler_cc`` for the drift (so the output has about
-    1 + ppm*1e-6 samples per input sample), ``rotator_cc`` for the carrier offset, a
-    cumulative sum (IIR) of ``noise_source_f`` steps through ``phase_modulator_fc`` for the
-    phase noise, ``mu*x + nu*conj(x)`` for the IQ imbalance and ``add_const_cc`` for DC.
-    Only the impairments that are nonzero at construction get a stage (so only those can
-    be changed while running); all zero passes the stream through unchanged, bit for bit.
+    imbalance, DC offset): gr-filter's ``mmse_resampler_cc`` for the drift (so the output
+    has about 1 + ppm*1e-6 samples per input sample), then ``dsp.apply_impairments`` over
+    each buffer for the rest, which gives the same bits however the stream is cut into
+    buffers (GNU Radio's rotator_cc does not), so a seed fixes the output. A stage exists
+    only when one of its impairments is nonzero at construction (the drift; the others),
+    and only then can they be changed while running; all zero passes the stream through
+    unchanged, bit for bit.
 
     ``radio="bladerf"``: the input goes to a gr-soapy sink and the output comes from a
     gr-soapy source on the same BladeRF, with the libbladeRF loopback mode set before the
@@ -47,7 +67,7 @@ class loopback(gr.hier_block2):
         iq_gain_db (float): sim: IQ gain imbalance, dB.
         iq_phase_deg (float): sim: IQ phase imbalance, degrees.
         dc_offset (complex): sim: DC offset added at the receiver.
-        seed (int): sim: seed of the phase noise (gr-analog noise_source_f).
+        seed (int): sim: seed of the phase noise.
         device_args (str): bladerf: extra SoapySDR device arguments, e.g. "serial=...".
         loopback_mode (str): bladerf: libbladeRF loopback mode (see above).
         center_freq (float): bladerf: TX and RX centre frequency, Hz.
@@ -105,56 +125,22 @@ class loopback(gr.hier_block2):
     def _build_sim(self, seed):
         """Each impairment that is nonzero here gets its stage; zero ones are left out."""
         imp = self.impairments
-        self.resampler = self.rotator = self.phase_noise = self.iq = self.dc = None
-        chain = []  # (first block, last block) of each stage, in order
+        self.resampler = self.stage = None
+        chain = []
         if imp.timing_drift_ppm != 0:
             self.resampler = filter.mmse_resampler_cc(0.0, self._resamp_ratio())
-            chain.append((self.resampler, self.resampler))
-        if imp.freq_offset != 0 or imp.phase != 0:
-            self.rotator = blocks.rotator_cc(2 * np.pi * imp.freq_offset)
-            chain.append((self.rotator, self.rotator))
-            if imp.phase != 0:
-                shift = blocks.multiply_const_cc(complex(np.exp(1j * imp.phase)))
-                chain.append((shift, shift))
-        if imp.phase_noise_std != 0:
-            # Wiener phase: cumulative sum (IIR y[n] = x[n] + y[n-1]) of Gaussian steps.
-            self.phase_noise = analog.noise_source_f(
-                analog.GR_GAUSSIAN, imp.phase_noise_std, int(seed)
-            )
-            walk = filter.iir_filter_ffd([1.0], [1.0, 1.0], True)
-            mix = blocks.multiply_cc()
-            self.connect(self.phase_noise, walk, analog.phase_modulator_fc(1.0), (mix, 1))
-            chain.append(((mix, 0), mix))
-        if imp.iq_gain_db != 0 or imp.iq_phase_deg != 0:
-            mu, nu = self._iq_coefficients()
-            self.iq = (blocks.multiply_const_cc(mu), blocks.multiply_const_cc(nu))
-            conj, add = blocks.conjugate_cc(), blocks.add_cc()
-            split = blocks.vector_to_stream(gr.sizeof_gr_complex, 1)  # fans out to both
-            self.connect(split, self.iq[0], (add, 0))
-            self.connect(split, conj, self.iq[1], (add, 1))
-            chain.append((split, add))
-        if imp.dc_offset != 0:
-            self.dc = blocks.add_const_cc(complex(imp.dc_offset))
-            chain.append((self.dc, self.dc))
+            chain.append(self.resampler)
+        if imp.without_drift() != dsp.Impairments():
+            self.stage = _impairment_stage(imp, seed)
+            chain.append(self.stage)
         if not chain:
             # Identity, bit for bit (a memcpy; blocks.copy hands on only small chunks).
-            identity = blocks.vector_to_stream(gr.sizeof_gr_complex, 1)
-            chain.append((identity, identity))
-        # Big output buffers let Python blocks downstream work on big chunks.
-        last = chain[-1][1]
-        last.set_log_level("warn")  # not the info line of set_min_output_buffer
-        last.set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
-        previous = self
-        for first, end in chain:
-            self.connect(previous, first)
-            previous = end
-        self.connect(previous, self)
-
-    def _iq_coefficients(self):
-        """(mu, nu) of y = mu*x + nu*conj(x): I unchanged, Q' = g*(cos(phi)*Q - sin(phi)*I)."""
-        g = 10.0 ** (self.impairments.iq_gain_db / 20.0)
-        phi = np.deg2rad(self.impairments.iq_phase_deg)
-        return complex((1 + g * np.exp(-1j * phi)) / 2), complex((1 - g * np.exp(1j * phi)) / 2)
+            chain.append(blocks.vector_to_stream(gr.sizeof_gr_complex, 1))
+        # Big output buffers let the Python blocks (ours and downstream) work on big chunks.
+        for blk in chain:
+            blk.set_log_level("warn")  # not the info line of set_min_output_buffer
+            blk.set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
+        self.connect(self, *chain, self)
 
     def _resamp_ratio(self):
         return 1.0 / (1.0 + self.impairments.timing_drift_ppm * 1e-6)
@@ -164,43 +150,34 @@ class loopback(gr.hier_block2):
             return False
         if stage is None:
             raise ValueError(
-                f"this loopback was made with {name}=0, so it has no stage for it: make it "
-                f"with a nonzero {name} to change it while running"
+                f"this loopback was made without a stage for {name} (it and the impairments "
+                f"sharing its stage were 0): make it with a nonzero {name} to change it "
+                "while running"
             )
         self.impairments = replace(self.impairments, **changes)
+        if self.stage is not None:
+            self.stage.set_impairments(self.impairments)
         return True
 
     def set_freq_offset(self, freq_offset):
         """sim: carrier frequency offset (cycles/sample); the phase stays continuous."""
-        if self._update(self.rotator, "freq_offset", freq_offset=float(freq_offset)):
-            self.rotator.set_phase_inc(2 * np.pi * float(freq_offset))
+        self._update(self.stage, "freq_offset", freq_offset=float(freq_offset))
 
     def set_phase_noise_std(self, phase_noise_std):
         """sim: Wiener phase noise (rad/sqrt(sample))."""
-        if self._update(
-            self.phase_noise, "phase_noise_std", phase_noise_std=float(phase_noise_std)
-        ):
-            self.phase_noise.set_amplitude(float(phase_noise_std))
+        self._update(self.stage, "phase_noise_std", phase_noise_std=float(phase_noise_std))
 
     def set_iq_gain_db(self, iq_gain_db):
         """sim: IQ gain imbalance (dB)."""
-        if self._update(self.iq, "iq_gain_db", iq_gain_db=float(iq_gain_db)):
-            self._set_iq()
+        self._update(self.stage, "iq_gain_db", iq_gain_db=float(iq_gain_db))
 
     def set_iq_phase_deg(self, iq_phase_deg):
         """sim: IQ phase imbalance (degrees)."""
-        if self._update(self.iq, "iq_phase_deg", iq_phase_deg=float(iq_phase_deg)):
-            self._set_iq()
-
-    def _set_iq(self):
-        mu, nu = self._iq_coefficients()
-        self.iq[0].set_k(mu)
-        self.iq[1].set_k(nu)
+        self._update(self.stage, "iq_phase_deg", iq_phase_deg=float(iq_phase_deg))
 
     def set_dc_offset(self, dc_offset):
         """sim: DC offset."""
-        if self._update(self.dc, "dc_offset", dc_offset=complex(dc_offset)):
-            self.dc.set_k(complex(dc_offset))
+        self._update(self.stage, "dc_offset", dc_offset=complex(dc_offset))
 
     def set_timing_drift_ppm(self, timing_drift_ppm):
         """sim: timing drift (ppm)."""

@@ -39,18 +39,15 @@ class qa_loopback(gr_unittest.TestCase):
         x = noise_input()
         np.testing.assert_array_equal(run(x), x)
 
-    def test_002_matches_dsp_reference(self):
+    def test_002_matches_dsp_reference_across_buffers(self):
         x = noise_input(seed=1)
-        kw = dict(freq_offset=0.013, phase=0.4, iq_gain_db=0.8, iq_phase_deg=4.0,
-                  dc_offset=0.05 - 0.02j)  # fmt: skip
-        y = run(x, **kw)
-        ref, _ = dsp.apply_impairments(x, dsp.Impairments(**kw), None)
+        kw = dict(freq_offset=0.013, phase=0.4, phase_noise_std=0.01, iq_gain_db=0.8,
+                  iq_phase_deg=4.0, dc_offset=0.05 - 0.02j)  # fmt: skip
+        y = run(x, seed=5, **kw)
+        ref, _ = dsp.apply_impairments(x, dsp.Impairments(**kw), np.random.default_rng(5))
         self.assertEqual(len(y), len(x))
-        # rotator_cc's float32 phase increment drifts slowly from the float64 reference
-        # (a few 1e-3 after 2e5 samples of unit-power input).
-        err = np.abs(y - ref)
-        self.assertLess(float(err[:1000].max()), 1e-4)
-        self.assertLess(float(err.max()), 1e-2, f"block differs from dsp by {err.max()}")
+        # the block runs dsp.apply_impairments buffer by buffer: the same bits
+        np.testing.assert_array_equal(y.view(np.uint32), ref.view(np.uint32))
 
     def test_003_frequency_offset_and_phase_measured(self):
         y = run(np.ones(N, np.complex64), freq_offset=0.02, phase=1.0)
@@ -70,10 +67,16 @@ class qa_loopback(gr_unittest.TestCase):
         var = float(np.var(walk[lag:] - walk[:-lag]))
         self.assertAlmostEqual(var / (lag * std**2), 1.0, delta=0.1)
         np.testing.assert_allclose(np.abs(y), 1.0, atol=1e-5)
-        np.testing.assert_array_equal(y, run(np.ones(N, np.complex64), phase_noise_std=std, seed=3))
-        self.assertGreater(
-            float(np.abs(y - run(np.ones(N, np.complex64), phase_noise_std=std, seed=4)).max()), 0.1
-        )
+
+    def test_008_same_seed_same_bytes(self):
+        """Generated data sets must be byte-identical per seed, whatever the work() sizes."""
+        x = noise_input(seed=6)
+        kw = dict(freq_offset=0.003, phase_noise_std=0.01, timing_drift_ppm=30, iq_gain_db=0.5,
+                  iq_phase_deg=3.0, dc_offset=0.01, seed=9)  # fmt: skip
+        a, b = run(x, **kw), run(x, **kw)
+        np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+        c = run(x, **{**kw, "seed": 10})
+        self.assertGreater(float(np.abs(a - c).max()), 0.01)
 
     def test_005_iq_imbalance_image_and_dc(self):
         g_db, phi_deg, dc = 1.0, 5.0, 0.1 + 0.05j
@@ -102,23 +105,15 @@ class qa_loopback(gr_unittest.TestCase):
         np.testing.assert_allclose(np.abs(core), 1.0, atol=1e-3)
 
     def test_007_runtime_setters(self):
-        blk = loopback(freq_offset=0.01, dc_offset=0.1, iq_gain_db=1.0, phase_noise_std=0.01)
+        blk = loopback(freq_offset=0.01, dc_offset=0.1)
         blk.set_freq_offset(0.02)
         blk.set_dc_offset(0.5)
-        blk.set_iq_gain_db(0.0)
-        blk.set_phase_noise_std(0.0)
         self.assertEqual(blk.impairments.freq_offset, 0.02)
-        self.assertEqual(blk.impairments.dc_offset, 0.5)
-        # all but the carrier offset and DC set to zero while running:
-        x = noise_input(20_000, seed=2)
-        src, sink = blocks.vector_source_c(x.tolist()), blocks.vector_sink_c()
-        self.tb.connect(src, blk, sink)
-        self.tb.run()
-        ref, _ = dsp.apply_impairments(x, blk.impairments, None)
-        np.testing.assert_allclose(np.asarray(sink.data()), ref, atol=1e-3)
-        with self.assertRaisesRegex(ValueError, "made with timing_drift_ppm=0"):
+        self.assertEqual(blk.stage.imp.dc_offset, 0.5)
+        with self.assertRaisesRegex(ValueError, "without a stage for timing_drift_ppm"):
             blk.set_timing_drift_ppm(10)
-        self.tb = gr.top_block()
+        with self.assertRaisesRegex(ValueError, "without a stage for phase_noise_std"):
+            loopback(timing_drift_ppm=3).set_phase_noise_std(0.1)
         # A frequency change while running keeps the phase continuous.
         x = np.ones(N, np.complex64)
         src, sink = blocks.vector_source_c(x.tolist()), blocks.vector_sink_c()
