@@ -141,3 +141,39 @@ def test_import_stays_light():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "False"
+
+
+def test_grc_shows_the_parameters_that_apply(monkeypatch):
+    """The blocks' hide expressions and asserts, evaluated by GRC itself."""
+    from gnuradio.grc.core.platform import Platform
+
+    monkeypatch.setenv("GRC_BLOCKS_PATH", grc_blocks_path())
+    platform = Platform(
+        version=gr.version(),
+        version_parts=(gr.major_version(), gr.api_version(), gr.minor_version()),
+        prefs=gr.prefs(),
+    )
+    platform.build_library()
+    fg = platform.make_flow_graph()
+
+    def shown(block_id, **settings):
+        block = fg.new_block(block_id)
+        for key, value in settings.items():
+            block.params[key].set_value(value)
+        fg.rewrite()
+        block.validate()
+        visible = {k for k, p in block.params.items() if p.hide == "none"}
+        return visible, block.get_error_messages()
+
+    ofdm, _ = shown("rfml_mod_source", modulation='"OFDM"')
+    assert {"ofdm_fft_len", "ofdm_cp_len"} <= ofdm and "samples_per_symbol" not in ofdm
+    ook, _ = shown("rfml_mod_source", modulation='"OOK"', pulse='"gaussian"')
+    assert {"samples_per_symbol", "pulse", "bt"} <= ook and "ofdm_fft_len" not in ook
+    gfsk, _ = shown("rfml_mod_source", modulation='"GFSK"')
+    assert {"mod_index", "bt"} <= gfsk and "pulse" not in gfsk
+    radio, _ = shown("rfml_loopback", radio='"bladerf"')
+    assert {"loopback_mode", "center_freq", "tx_gain"} <= radio and "freq_offset" not in radio
+    sim, _ = shown("rfml_loopback")
+    assert {"freq_offset", "timing_drift_ppm"} <= sim and "loopback_mode" not in sim
+    _, errors = shown("rfml_vector_to_tensor", queue_size="0")
+    assert any("queue_size > 0 or emit_messages" in e for e in errors)
