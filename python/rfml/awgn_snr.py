@@ -18,7 +18,8 @@ class awgn_snr(gr.sync_block):
     over that vector is added (``dsp.add_awgn``; eq. 2 of the CAE/CAM report, per
     vector). A vector with zero power or a NaN/Inf sample comes out as zeros on both
     outputs and is counted (``invalid_count()``, reported in the log when the flowgraph
-    stops); the flowgraph keeps running.
+    stops); the flowgraph keeps running. Samples are passed in whole vectors only: at the
+    end of a finite stream, a last partial vector is not output.
 
     Input: complex stream. Outputs: 0 = signal + noise; 1 (optional) = the noise alone.
 
