@@ -456,13 +456,21 @@ def generate(cfg, out_path, progress=None):
         for b in range(len(batches)):
             results = pending.finish(cfg)
             pending = _Run(cfg, batches[b + 1]).start() if b + 1 < len(batches) else None
-            noisy = pool.map(lambda r: dsp.add_awgn(r[2], r[3], r[1]), results)
-            for (job, _, clean, snr, params), (iq, _, valid) in zip(results, noisy, strict=True):
-                label = np.full(job.n, job.label, dtype=np.int64)
-                writer.write(job.row, iq, clean, label, snr, params)
-                stats["vectors"] += job.n
-                stats["samples"] += int(params["start"][-1]) + cfg.length
-                stats["invalid"] += int(np.count_nonzero(~valid))
-                if progress:
-                    progress(job.n)
+            noisy = list(pool.map(lambda r: dsp.add_awgn(r[2], r[3], r[1]), results))
+            # the jobs of a batch are consecutive rows: one write per data set
+            jobs = [r[0] for r in results]
+            params = {k: np.concatenate([r[4][k] for r in results]) for k in PARAM_DTYPES}
+            writer.write(
+                jobs[0].row,
+                np.concatenate([iq for iq, _, _ in noisy]),
+                np.concatenate([r[2] for r in results]),
+                np.concatenate([np.full(j.n, j.label, dtype=np.int64) for j in jobs]),
+                np.concatenate([r[3] for r in results]),
+                params,
+            )
+            stats["vectors"] += sum(j.n for j in jobs)
+            stats["samples"] += sum(int(r[4]["start"][-1]) + cfg.length for r in results)
+            stats["invalid"] += sum(int(np.count_nonzero(~valid)) for _, _, valid in noisy)
+            if progress:
+                progress(sum(j.n for j in jobs))
     return stats
