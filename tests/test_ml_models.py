@@ -202,8 +202,9 @@ def test_linear_probe_on_frozen_features():
 
 
 def test_small_tsnet_forward_throughput():
-    """The shipped preset must keep up with 2 MS/s at L = 1024 on 2 CPU threads; the
-    model alone is asked for 2/3 of that here (the CPU is shared with other jobs)."""
+    """The shipped preset must keep up with 2 MS/s at L = 1024 on 2 CPU threads. CPU time
+    (not wall time) is measured, so other jobs on the machine do not decide the result; the
+    model alone is asked for 2/3 of the target, the block's share of the budget aside."""
     import time
 
     model = tsnet.build("small").eval()
@@ -212,7 +213,37 @@ def test_small_tsnet_forward_throughput():
     with torch.inference_mode():
         model(x)
         for _ in range(5):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             model(x)
-            best = min(best, time.perf_counter() - t0)
+            best = min(best, (time.process_time() - t0) / torch.get_num_threads())
     assert 256 / best > 1333, f"{256 / best:.0f} vectors/s"
+
+
+def test_phase_step_feature_is_carrier_phase_invariant():
+    x = tsnet.normalize_power(torch.randn(2, 2, L))
+    z = torch.complex(x[:, 0], x[:, 1]) * torch.exp(torch.tensor(1.3j))
+    rotated = torch.stack((z.real, z.imag), dim=1)
+    a, b = tsnet.time_features(x), tsnet.time_features(rotated)
+    assert torch.allclose(a[:, 2:], b[:, 2:], atol=1e-5)  # |x|^2 and x[n] x*[n-1]
+    assert not torch.allclose(a[:, :2], b[:, :2], atol=1e-2)
+
+
+def test_squared_spectrum_shows_the_bpsk_carrier():
+    """BPSK at a carrier offset of 1/16: x^2 has a line at 2/16, x has none."""
+    rng = np.random.default_rng(9)
+    n = np.arange(L)
+    z = np.repeat(rng.choice([-1.0, 1.0], L // 8), 8) * np.exp(2j * np.pi * n / 16)
+    x = torch.from_numpy(np.stack([z.real, z.imag])[None].astype(np.float32))
+    f = tsnet.spectral_features(x)
+    assert int(f[0, 3].argmax()) == L // 2 + 2 * L // 16
+    assert float(f[0, 3].max() - f[0, 3].median()) > 5  # a clear line (log power)
+    assert float(f[0, 2].max() - f[0, 2].median()) < float(f[0, 3].max() - f[0, 3].median())
+
+
+def test_shift_frequency_moves_a_tone():
+    t = np.arange(L)
+    z = np.exp(2j * np.pi * t / 16)
+    iq = np.stack([z.real, z.imag])[None].astype(np.float32)
+    shifted = train.shift_frequency(iq, 1 / 32)
+    power = tsnet.spectrum(torch.from_numpy(shifted)).pow(2).sum(1)[0]
+    assert int(power.argmax()) == L // 2 + L // 16 + L // 32

@@ -24,7 +24,7 @@ from pathlib import Path
 def get_args_parser():
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--model", default="", help="checkpoint (.safetensors); default: shipped")
-    p.add_argument("--data", required=True, help="data set file")
+    p.add_argument("--data", required=True, nargs="+", help="data set file(s)")
     p.add_argument("--json", metavar="FILE", help="write the figures to FILE as JSON")
     p.add_argument(
         "--plots",
@@ -41,6 +41,13 @@ def get_args_parser():
         "--record", metavar="NAME", help="store the figures in the model's card under metrics.NAME"
     )
     p.add_argument("--max-vectors", type=int, default=None, help="use the first N vectors")
+    p.add_argument(
+        "--freq-offset",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="shift every vector by F cycles/sample first (off-nominal check)",
+    )
     p.add_argument("--threads", type=int, default=2, help="CPU threads (%(default)s)")
     return p
 
@@ -69,17 +76,20 @@ def _table(reports):
 
 def main(args):
     from ..ml import checkpoint, plots
-    from ..ml.train import set_threads
+    from ..ml.train import set_threads, shift_frequency
     from .train import data_description, evaluate, load_data
 
     set_threads(args.threads)
     ds = load_data(args.data, args.max_vectors)
+    if args.freq_offset:
+        ds.iq = shift_frequency(ds.iq, args.freq_offset)
     path, model, card = _load(args.model)
     t0 = time.perf_counter()
     report, _ = evaluate(model, ds, card["classes"])
     report["seconds"] = round(time.perf_counter() - t0, 1)
     report["model"] = path.name
     report["data"] = data_description(args.data, ds)
+    report["freq_offset"] = args.freq_offset
     reports = {path.stem: report}
     if args.baseline:
         bpath, bmodel, bcard = _load(args.baseline)
@@ -96,7 +106,7 @@ def main(args):
             plots.accuracy_vs_snr(
                 curves,
                 out / "accuracy_vs_snr.png",
-                title=f"Accuracy against SNR ({Path(args.data).name})",
+                title=f"Accuracy against SNR ({Path(args.data[0]).name})",
             )
         ]
         for snr, counts in report["confusion_at"].items():
@@ -119,6 +129,7 @@ def main(args):
             "per_snr": report["per_snr"],
             "n": report["n"],
             "data": report["data"],
+            "freq_offset": args.freq_offset,
             **(
                 {"baseline": {k: report["baseline"][k] for k in ("accuracy", "per_snr", "model")}}
                 if args.baseline

@@ -57,7 +57,12 @@ PREPROCESSING = (
 def get_args_parser():
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("stage", choices=STAGES, help="what to train")
-    p.add_argument("--data", required=True, help="training data set file")
+    p.add_argument(
+        "--data",
+        required=True,
+        nargs="+",
+        help="training data set file(s); several are concatenated",
+    )
     p.add_argument("--out", help="checkpoint to write (.safetensors; the .json card beside it)")
     p.add_argument("--init", help="pre-trained TS-DDAE checkpoint (finetune, few-labels)")
     p.add_argument("--test", help="test data set: evaluated after training, recorded in the card")
@@ -112,12 +117,13 @@ def jsonable(value):
     return value
 
 
-def data_description(path, ds):
-    """What a card says about a data set: file name, size, SNR range, attributes."""
+def data_description(paths, ds):
+    """What a card says about a data set: file name(s), size, SNR range, attributes."""
     import numpy as np
 
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
     return {
-        "file": Path(path).name,
+        "file": ", ".join(Path(p).name for p in paths),
         "format": ds.format,
         "vectors": int(len(ds)),
         "vector_length": int(ds.vector_length),
@@ -133,18 +139,51 @@ def command_line(args, subcommand="train", positional=("stage",)):
         if key in positional or value is None or value is False or key == "quiet":
             continue
         flag = "--" + key.replace("_", "-")
-        words += [flag] if value is True else [flag, str(value)]
+        if value is True:
+            words.append(flag)
+        elif isinstance(value, list):
+            words += [flag, *map(str, value)]
+        else:
+            words += [flag, str(value)]
     return shlex.join(words)
 
 
-def load_data(path, max_vectors=None):
+def load_data(paths, max_vectors=None):
+    """Read one data set file, or several (concatenated; they must name the same classes)."""
     from ..ml.datasets import read_dataset
 
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
     sel = slice(0, max_vectors) if max_vectors else None
-    ds = read_dataset(path, select=sel, clean=False)
-    if len(ds) == 0:
-        raise ValueError(f"{path} holds no vectors: generate a data set with `rfml generate`")
-    return ds
+    parts = [read_dataset(p, select=sel, clean=False) for p in paths]
+    for p, ds in zip(paths, parts, strict=True):
+        if len(ds) == 0:
+            raise ValueError(f"{p} holds no vectors: generate a data set with `rfml generate`")
+        if tuple(ds.classes) != tuple(parts[0].classes):
+            raise ValueError(
+                f"{p} names classes {list(ds.classes)} but {paths[0]} names "
+                f"{list(parts[0].classes)}: combine files of the same classes"
+            )
+        if ds.vector_length != parts[0].vector_length:
+            raise ValueError(
+                f"{p} has vectors of {ds.vector_length} samples, {paths[0]} of "
+                f"{parts[0].vector_length}: combine files of one vector length"
+            )
+    if len(parts) == 1:
+        return parts[0]
+    import numpy as np
+
+    first = parts[0]
+    first.iq = np.concatenate([d.iq for d in parts])
+    first.label = np.concatenate([d.label for d in parts])
+    first.snr_db = np.concatenate([d.snr_db for d in parts])
+    first.params = {}
+    first.attrs = {
+        "files": [
+            {"file": Path(p).name, "vectors": len(d), "attrs": d.attrs}
+            for p, d in zip(paths, parts, strict=True)
+        ]
+    }
+    return first
 
 
 def split(ds, fraction, seed):

@@ -39,15 +39,20 @@ def _batches(n, batch_size, rng):
         yield order[start : start + batch_size]
 
 
-def _schedule(optimizer, total_steps, warmup=0.05):
-    """Linear warm-up then cosine decay to 2% of the peak learning rate."""
+def _schedule(optimizer, total_steps, budget_s=None, warmup=0.05):
+    """Linear warm-up then cosine decay to 2% of the peak learning rate. With a time budget,
+    progress is the larger of the step and the time fractions, so the decay completes when
+    the budget ends the run early."""
     warm = max(1, int(warmup * total_steps))
+    t0 = time.perf_counter()
 
     def factor(step):
         if step < warm:
             return (step + 1) / warm
-        p = min(1.0, (step - warm) / max(1, total_steps - warm))
-        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * p))
+        p = (step - warm) / max(1, total_steps - warm)
+        if budget_s:
+            p = max(p, (time.perf_counter() - t0) / budget_s)
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
@@ -94,7 +99,7 @@ def pretrain(
     steps_per_epoch = max(1, len(iq) // batch_size)
     total = epochs * steps_per_epoch
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = _schedule(opt, total)
+    sched = _schedule(opt, total, budget_s)
     model.train()
     losses, step, t0 = [], 0, time.perf_counter()
     bar = _progress(total, "pre-train", progress)
@@ -174,7 +179,7 @@ def fit(
     total = epochs * steps_per_epoch
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    sched = _schedule(opt, total)
+    sched = _schedule(opt, total, budget_s)
     label_t = torch.from_numpy(np.asarray(label, dtype=np.int64))
     best = {"val_loss": float("inf"), "best_epoch": 0, "val_accuracy": float("nan")}
     best_state = None
@@ -283,3 +288,12 @@ class LinearProbe(torch.nn.Module):
 
     def forward(self, x):
         return self.linear((self.encoder.features(x) - self.mean) / self.std)
+
+
+def shift_frequency(iq, cycles_per_sample):
+    """Shift vectors in frequency: (N, 2, L) float32 IQ times exp(j 2 pi f n), per vector
+    from its first sample (an off-nominal carrier offset for evaluation)."""
+    n = np.arange(iq.shape[-1])
+    rot = np.exp(2j * np.pi * cycles_per_sample * n)
+    z = (iq[:, 0] + 1j * iq[:, 1]) * rot
+    return np.stack([z.real, z.imag], axis=1).astype(np.float32)

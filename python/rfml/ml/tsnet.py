@@ -25,6 +25,10 @@ from .contract import CLASSES, DEFAULT_VECTOR_LENGTH
 
 KIND = "tsddae"
 
+# Rows of time_features() the temporal encoder uses (I, Q only; the phase-step rows are
+# there for experiments).
+TIME_FEATURES = 2
+
 # Stride of the first convolution of the patch embedding (samples).
 STEM_STRIDE = 4
 
@@ -36,8 +40,8 @@ PRESETS = {
     # patch = samples (time) or bins (frequency) per token, stem = channels of the
     # convolution that runs over samples before they are grouped into patches.
     "tiny": dict(dim=32, depth=1, heads=2, ffn=64, patch=32, stem=8, head_hidden=64),
-    "small": dict(dim=64, depth=2, heads=4, ffn=128, patch=32, stem=16, head_hidden=128),
-    "paper": dict(dim=256, depth=4, heads=16, ffn=512, patch=4, stem=32, head_hidden=256),
+    "small": dict(dim=64, depth=2, heads=4, ffn=128, patch=32, stem=32, head_hidden=128),
+    "paper": dict(dim=256, depth=4, heads=16, ffn=512, patch=8, stem=64, head_hidden=256),
 }
 
 
@@ -67,6 +71,33 @@ def inverse_spectrum(s):
     return torch.stack((z.real, z.imag), dim=1)
 
 
+def time_features(x):
+    """Per-sample inputs of the temporal encoder: (B, 2, L) normalised IQ -> (B, 5, L).
+
+    Rows: I, Q, |x|^2, and Re, Im of x[n] x*[n-1] (the phase step between neighbouring
+    samples: what a differential or FM demodulator sees, independent of the carrier phase).
+    """
+    z = torch.complex(x[:, 0], x[:, 1])
+    d = z * torch.conj(torch.roll(z, 1, dims=-1))
+    d[:, 0] = 0
+    return torch.stack((x[:, 0], x[:, 1], z.abs().pow(2), d.real, d.imag), dim=1)
+
+
+def spectral_features(x):
+    """Per-bin inputs of the spectral encoder: (B, 2, L) normalised IQ -> (B, 4, L).
+
+    Rows: Re, Im and log power of the centred unitary spectrum of x, and log power of the
+    spectrum of x^2 (whose lines reveal the carrier of BPSK-like and the tones of MSK-like
+    signals).
+    """
+    s = spectrum(x)
+    z = torch.complex(x[:, 0], x[:, 1])
+    sq = spectrum(torch.stack((z.real.pow(2) - z.imag.pow(2), 2 * z.real * z.imag), dim=1))
+    logp = torch.log(s.pow(2).sum(dim=1, keepdim=True) + 1e-3)
+    logp2 = torch.log(sq.pow(2).sum(dim=1, keepdim=True) + 1e-3)
+    return torch.cat((s, logp, logp2), dim=1)
+
+
 def step_embedding(t, dim):
     """Sinusoidal embedding of diffusion steps: t (B,) int -> (B, dim)."""
     half = dim // 2
@@ -92,6 +123,34 @@ class PatchEmbed(nn.Module):
 
     def forward(self, x):
         return self.proj(F.gelu(self.stem(x)))
+
+
+class ConvStem(nn.Module):
+    """The temporal patch embedding: two small convolution layers at 1/2 and 1/4 of the
+    sample rate (batch norm, ReLU, max-pool 2 each: matched-filter-like responses that
+    tolerate timing), then one strided convolution per patch.
+
+    (B, c_in, L) -> (B, dim, L // patch); ``patch`` a multiple of 8.
+    """
+
+    def __init__(self, c_in, stem, dim, patch):
+        super().__init__()
+        if patch % 8:
+            raise ValueError(f"patch {patch} is not a multiple of 8: choose 8, 16, 32, ...")
+        self.layers = nn.Sequential(
+            nn.Conv1d(c_in, stem, kernel_size=7, stride=2, padding=3),
+            nn.BatchNorm1d(stem),
+            nn.ReLU(),
+            nn.MaxPool1d(2),
+            nn.Conv1d(stem, stem, kernel_size=5, padding=2),
+            nn.BatchNorm1d(stem),
+            nn.ReLU(),
+            nn.MaxPool1d(2),
+            nn.Conv1d(stem, dim, kernel_size=patch // 8, stride=patch // 8),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
 
 
 class TimeLayer(nn.Module):
@@ -200,9 +259,8 @@ class TSNet(nn.Module):
         )
         self.patch = patch
         tokens = vector_length // patch
-        self.time_embed = PatchEmbed(2, stem, dim, patch)
-        # Spectral features per bin: Re, Im and log power of the centred unitary spectrum.
-        self.freq_embed = PatchEmbed(3, stem, dim, patch)
+        self.time_embed = ConvStem(TIME_FEATURES, stem, dim, patch)
+        self.freq_embed = PatchEmbed(4, stem, dim, patch)
         self.time_pos = nn.Parameter(torch.zeros(1, tokens, dim))
         self.freq_pos = nn.Parameter(torch.zeros(1, tokens, dim))
         nn.init.trunc_normal_(self.time_pos, std=0.02)
@@ -230,10 +288,8 @@ class TSNet(nn.Module):
 
     def forward_encoder(self, x, t):
         """x: (B, 2, L) normalised IQ; t: (B,) steps -> time (B, N, C), spectral (B, N, C)."""
-        s = spectrum(x)
-        logp = torch.log(s.pow(2).sum(dim=1, keepdim=True) + 1e-3)
-        h = self.time_embed(x).transpose(1, 2) + self.time_pos
-        fh = self.freq_embed(torch.cat((s, logp), dim=1)).transpose(1, 2) + self.freq_pos
+        h = self.time_embed(time_features(x)[:, :TIME_FEATURES]).transpose(1, 2) + self.time_pos
+        fh = self.freq_embed(spectral_features(x)).transpose(1, 2) + self.freq_pos
         temb = self.step_mlp(step_embedding(t, h.shape[-1]))
         for time_layer, freq_layer in zip(self.time_layers, self.freq_layers, strict=True):
             h = time_layer(h, fh, temb)
