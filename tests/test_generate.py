@@ -55,6 +55,12 @@ def test_contract_snr_and_seed_identity(tmp_path):
     assert ds.attrs["generation"]["snr_db"] == "0,10"
 
 
+def test_worker_processes_write_the_same_file(tmp_path):
+    a, _ = _gen(tmp_path, "a.h5")
+    b, _ = _gen(tmp_path, "b.h5", workers=2)
+    assert _sha(a) == _sha(b)
+
+
 def test_shards_partition_the_full_file(tmp_path):
     full = read_dataset(_gen(tmp_path, "full.h5")[0])
     parts = [read_dataset(_gen(tmp_path, f"s{i}.h5", shard=(i, 3))[0]) for i in range(3)]

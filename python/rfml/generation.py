@@ -20,7 +20,9 @@ from :data:`RANDOM_RANGES`; every drawn value is written per vector under ``para
 """
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -156,6 +158,9 @@ class GenerationConfig:
         chunk (int | None): vectors per job (one flowgraph branch, one parameter draw);
             None = 256, or 16 with ``randomize`` (more draws).
         parallel (int): jobs run side by side in one flowgraph.
+        workers (int): processes running flowgraphs (each has its own Python GIL, which the
+            blocks' numpy work contends for); 1 = all in this process. The file does not
+            depend on it.
         device_args (str): BladeRF device string (radio="bladerf").
         loopback_mode (str): BladeRF loopback mode (radio="bladerf").
     """
@@ -172,6 +177,7 @@ class GenerationConfig:
     shard: tuple = (0, 1)
     chunk: int = None
     parallel: int = 6
+    workers: int = 1
     device_args: str = ""
     loopback_mode: str = "firmware"
     sample_rate: float = contract.DEFAULT_SAMPLE_RATE
@@ -186,7 +192,7 @@ class GenerationConfig:
             raise ValueError(f"shard {i}/{n}: need 0 <= i < n")
         if self.chunk is None:
             self.chunk = 16 if self.randomize else 256
-        for name in ("per_class", "length", "chunk", "parallel"):
+        for name in ("per_class", "length", "chunk", "parallel", "workers"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.radio not in ("sim", "bladerf"):
@@ -206,7 +212,9 @@ class GenerationConfig:
         from . import __version__
 
         generation = {
-            k: v for k, v in asdict(self).items() if k not in ("jobs", "classes", "device_args")
+            k: v
+            for k, v in asdict(self).items()
+            if k not in ("jobs", "classes", "device_args", "parallel", "workers")
         }
         generation["snr_db"] = str(self.snr_db)
         generation["shard"] = f"{self.shard[0]}/{self.shard[1]}"
@@ -431,6 +439,42 @@ class _Run:
         return out
 
 
+def _noisy(item):
+    job, rng, clean, snr, params = item
+    iq, _, valid = dsp.add_awgn(clean, snr, rng)
+    return job, iq, clean, snr, params, int(np.count_nonzero(~valid))
+
+
+def _run_batch(cfg, batch):
+    """Runs one flowgraph batch and adds the noise (in a worker process)."""
+    return [_noisy(item) for item in _Run(cfg, batch).start().finish(cfg)]
+
+
+def _batches_in_process(cfg, batches):
+    """Yields each batch's results; the next flowgraph runs while noise is added (numpy
+    releases the GIL, so two threads do it)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = _Run(cfg, batches[0]).start() if batches else None
+        for b in range(len(batches)):
+            results = pending.finish(cfg)
+            pending = _Run(cfg, batches[b + 1]).start() if b + 1 < len(batches) else None
+            yield list(pool.map(_noisy, results))
+
+
+def _batches_in_workers(cfg, batches):
+    """Yields each batch's results, in order, from ``cfg.workers`` processes (at most two
+    batches per worker in flight)."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process with GR threads
+    with ProcessPoolExecutor(cfg.workers, mp_context=context) as pool:
+        window = deque()
+        for batch in batches:
+            window.append(pool.submit(_run_batch, cfg, batch))
+            if len(window) >= 2 * cfg.workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
 def generate(cfg, out_path, progress=None):
     """Generates the data set ``cfg`` into ``out_path`` (gr-rfml HDF5).
 
@@ -449,28 +493,25 @@ def generate(cfg, out_path, progress=None):
     writer = DatasetWriter(
         out_path, cfg.n_vectors, cfg.length, contract.CLASSES, cfg.attrs(), PARAM_DTYPES
     )
-    # numpy releases the GIL while it draws and scales noise, so two threads add noise
-    # while the next flowgraph runs; each job has its own rng, so the order is irrelevant.
-    with writer, ThreadPoolExecutor(max_workers=2) as pool:
-        pending = _Run(cfg, batches[0]).start() if batches else None
-        for b in range(len(batches)):
-            results = pending.finish(cfg)
-            pending = _Run(cfg, batches[b + 1]).start() if b + 1 < len(batches) else None
-            noisy = list(pool.map(lambda r: dsp.add_awgn(r[2], r[3], r[1]), results))
+    # One radio cannot serve several processes; small jobs are not worth starting them.
+    in_workers = cfg.workers > 1 and cfg.radio == "sim" and len(batches) > cfg.workers
+    source = (_batches_in_workers if in_workers else _batches_in_process)(cfg, batches)
+    with writer:
+        for results in source:
             # the jobs of a batch are consecutive rows: one write per data set
             jobs = [r[0] for r in results]
-            params = {k: np.concatenate([r[4][k] for r in results]) for k in PARAM_DTYPES}
             writer.write(
                 jobs[0].row,
-                np.concatenate([iq for iq, _, _ in noisy]),
+                np.concatenate([r[1] for r in results]),
                 np.concatenate([r[2] for r in results]),
                 np.concatenate([np.full(j.n, j.label, dtype=np.int64) for j in jobs]),
                 np.concatenate([r[3] for r in results]),
-                params,
+                {k: np.concatenate([r[4][k] for r in results]) for k in PARAM_DTYPES},
             )
-            stats["vectors"] += sum(j.n for j in jobs)
+            n = sum(j.n for j in jobs)
+            stats["vectors"] += n
             stats["samples"] += sum(int(r[4]["start"][-1]) + cfg.length for r in results)
-            stats["invalid"] += sum(int(np.count_nonzero(~valid)) for _, _, valid in noisy)
+            stats["invalid"] += sum(r[5] for r in results)
             if progress:
-                progress(sum(j.n for j in jobs))
+                progress(n)
     return stats

@@ -105,6 +105,12 @@ def get_args_parser():
         help="branches run side by side in one flowgraph (default %(default)s)",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        default=d["workers"],
+        help="processes running flowgraphs (default %(default)s; 1 = this process only)",
+    )
+    p.add_argument(
         "--device-args", default=d["device_args"], help="BladeRF device string for --radio bladerf"
     )
     p.add_argument(
@@ -132,6 +138,7 @@ def config_from_args(args):
         shard=args.shard,
         chunk=args.chunk,
         parallel=args.parallel,
+        workers=args.workers,
         device_args=args.device_args,
         loopback_mode=args.loopback_mode,
     )
