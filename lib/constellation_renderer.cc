@@ -82,8 +82,12 @@ inline float exp_nonpositive(float x)
     return p;
 }
 
-// acc[i][j] += exp(neg_k * sqrt(dx2[j - j0] + dy(i)^2)) for i in [i0, i1], j in [j0, j1],
-// dy(i) = (i + 0.5 - v) * dq.
+// Columns are processed in whole blocks of this many (the vector width of AVX2).
+constexpr int column_block = 8;
+
+// acc[i][j] += mask[j - j0] * exp(neg_k * sqrt(dx2[j - j0] + dy(i)^2)) for i in [i0, i1]
+// and j in [j0, j0 + n), n = j1 - j0 + 1 rounded up to whole column blocks (mask = 0
+// past j1; acc has a column block of slack after its last row), dy(i) = (i + 0.5 - v) * dq.
 RFML_TARGET_CLONES
 void accumulate_window(float* acc,
                        int width,
@@ -94,15 +98,16 @@ void accumulate_window(float* acc,
                        double v,
                        double dq,
                        const float* dx2,
+                       const float* mask,
                        float neg_k)
 {
-    const int n = j1 - j0 + 1;
+    const int n = (j1 - j0 + column_block) / column_block * column_block;
     for (int i = i0; i <= i1; i++) {
         const float dy = static_cast<float>((i + 0.5 - v) * dq);
         const float dy2 = dy * dy;
         float* row = acc + static_cast<size_t>(i) * width + j0;
         for (int j = 0; j < n; j++) {
-            row[j] += exp_nonpositive(neg_k * std::sqrt(dx2[j] + dy2));
+            row[j] += mask[j] * exp_nonpositive(neg_k * std::sqrt(dx2[j] + dy2));
         }
     }
 }
@@ -194,12 +199,13 @@ void constellation_renderer::render_range(const gr_complex* in,
     const double dq = 2.0 * E / H;
     const double dxy = std::hypot(di, dq);
 
-    std::vector<float> acc(d_channels * plane, 0.0f);
+    std::vector<float> acc(d_channels * plane + column_block, 0.0f);
     int max_window = 0;
     for (int b : d_config.windows) {
         max_window = std::max(max_window, b);
     }
-    std::vector<float> dx2(decay ? 2 * static_cast<size_t>(max_window) + 1 : 0);
+    const size_t span = decay ? 2 * static_cast<size_t>(max_window) + 1 + column_block : 0;
+    std::vector<float> dx2(span), mask(span);
     std::unique_ptr<decay_fft::workspace> fft;
     std::vector<float*> fft_dst;
     if (d_fft) {
@@ -271,9 +277,11 @@ void constellation_renderer::render_range(const gr_complex* in,
                 if (j0 > j1 || i0 > i1) {
                     continue;
                 }
-                for (long j = j0; j <= j1; j++) {
-                    const float dx = static_cast<float>((j + 0.5 - u) * di);
-                    dx2[j - j0] = dx * dx;
+                const long n = (j1 - j0 + column_block) / column_block * column_block;
+                for (long t = 0; t < n; t++) {
+                    const float dx = static_cast<float>((j0 + t + 0.5 - u) * di);
+                    dx2[t] = dx * dx;
+                    mask[t] = j0 + t <= j1 ? 1.0f : 0.0f;
                 }
                 accumulate_window(acc.data() + k * plane,
                                   W,
@@ -284,6 +292,7 @@ void constellation_renderer::render_range(const gr_complex* in,
                                   v,
                                   dq,
                                   dx2.data(),
+                                  mask.data(),
                                   static_cast<float>(-d_config.rates[k] / dxy));
             }
         }

@@ -21,10 +21,11 @@ namespace rfml {
  * A sample at continuous pixel coordinates (v, u) has its window anchored at the corner
  * (rint(v), rint(u)) and a sub-pixel offset d = (u - rint(u), v - rint(v)) in
  * [-1/2, 1/2]^2. Its contribution to the pixel at anchor offset o is
- * K(o + 1/2 - d), which is written as sum_m phi_m(d) T_m(o) with the six monomials
- * phi = (1, dx, dy, dx^2, dx*dy, dy^2) and tables T_m fitted by least squares over a
- * grid of d. So channel k = sum_m conv(D_m, T_km), where D_m holds phi_m(d) of every
- * sample at its anchor: six FFTs of the deposits, one inverse FFT per channel.
+ * K(o + 1/2 - d), which is written as sum_l psi_l(d) T_l(o): the least-squares fit
+ * of K over a grid of d on the six monomials (1, dx, dy, dx^2, dx*dy, dy^2), cut to
+ * the rank-4 basis psi (shared by all channels) that keeps the most of it. So channel
+ * k = sum_l conv(D_l, T_kl), where D_l holds psi_l(d) of every sample at its anchor:
+ * four FFTs of the deposits, one inverse FFT per channel.
  * The tables leave out the 2*near x 2*near pixels around the anchor (where the cusp of
  * K at the sample makes the fit poor); the caller renders those exactly. The fit error
  * over the rest of the window is measured at construction (max_fit_error()).
@@ -34,7 +35,9 @@ namespace rfml {
 class decay_fft
 {
 public:
-    static constexpr int n_basis = 6;
+    static constexpr int n_monomials = 6;
+    //! Planes (FFTs) per image: the best shared basis of this rank within the monomials.
+    static constexpr int rank = 4;
     static constexpr int near = 4;
 
     //! Shared, cached per geometry: height, width, the channels' rates and windows.
@@ -74,27 +77,25 @@ public:
 
     private:
         const decay_fft& d_engine;
-        float* d_planes;            // n_basis planes of ny * nx
-        fftwf_complex* d_spectra;   // n_basis spectra of ny * nxc
-        fftwf_complex* d_product;   // ny * nxc
+        float* d_planes;            // rank planes of ny * nx
+        fftwf_complex* d_spectra;   // rank spectra of ny * nxc
+        fftwf_complex* d_product;   // one spectrum of ny * nxc per channel
         float* d_result;            // ny * nx
         std::vector<size_t> d_used; // deposited plane positions
     };
 
 private:
     int d_height, d_width, d_ny, d_nx, d_nxc;
+    size_t d_plane, d_bins; // padded strides of one real plane and one spectrum
     size_t d_channels;
     double d_max_fit_error = 0.0;
     // [channel][bin][basis] kernel spectra, scaled by 1 / (ny * nx).
     std::vector<std::complex<float>> d_kernels;
-    fftwf_plan d_forward = nullptr;  // n_basis planes at once
+    fftwf_plan d_forward = nullptr;  // one plane
     fftwf_plan d_backward = nullptr; // one channel
 
-    void fit_tables(std::vector<double>& tables,
-                    double rate,
-                    int window,
-                    double di,
-                    double dq);
+    // Deposit basis: psi_l(d) = sum_m d_project[l][m] * monomial_m(d).
+    double d_project[rank * n_monomials];
 };
 
 } // namespace rfml

@@ -133,16 +133,19 @@ class qa_constellation(gr_unittest.TestCase):
         ):  # a noiseless constellation: coherent errors
             want = reference_decay(iq, normalise=False)
             got = rfml.render_constellations(iq, normalise="none")
-            self.assertLess(relative_error(got, want), 1e-4)
+            self.assertLess(relative_error(got, want), 1e-3)
 
     def test_defaults_equal_denomae_rendering(self):
         z = 0.6 * np.exp(1j * np.pi / 2 * self.rng.integers(0, 4, 200)) + 0.15 * (
             self.rng.standard_normal(200) + 1j * self.rng.standard_normal(200)
         )
         want = denomae_generate_image(z)
-        got = rfml.render_constellations(z[None].astype(np.complex64))[0]
-        self.assertLess(np.abs(got - want).max(), 1e-4)
-        u8 = rfml.render_constellations(z[None].astype(np.complex64), dtype=np.uint8)[0]
+        iq = z[None].astype(np.complex64)
+        self.assertLess(
+            np.abs(rfml.render_constellations(iq, method="direct")[0] - want).max(), 1e-4
+        )
+        self.assertLess(np.abs(rfml.render_constellations(iq)[0] - want).max(), 5e-4)
+        u8 = rfml.render_constellations(iq, dtype=np.uint8)[0]
         self.assertLessEqual(np.abs(u8.astype(int) - (want * 255).astype(np.uint8)).max(), 1)
 
     def test_auto_extent_scales_by_rms(self):

@@ -34,8 +34,9 @@ Args:
     dtype (str or numpy.dtype): float32, or uint8 (floor(255 * value), saturated).
     method (str): how decay windows of 12 pixels or more are summed: "fft" (a fit in
         the sub-pixel offset + FFT convolution; the pixels near each sample and samples
-        near the image edge stay exact; agrees with "direct" within 2e-4 of the channel
-        maximum) or "direct" (every window pixel; float32 exact, about 30x slower).
+        near the image edge stay exact; agrees with "direct" within 1e-3 of the channel
+        maximum, a quarter of a uint8 step) or "direct" (every window pixel; float32
+        exact, about 10x slower).
     threads (int): worker threads, 0 = all cores.
     return_invalid (bool): also return the number of NaN/Inf samples skipped per vector.
 
