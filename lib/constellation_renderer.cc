@@ -219,6 +219,16 @@ void constellation_renderer::render_range(const gr_complex* in,
 
     for (size_t vec = first; vec < last; vec++) {
         const gr_complex* z = in + vec * vlen;
+        T* dst = out + vec * d_channels * plane;
+        // Float histograms are counted in the output itself: one write of the image.
+        float* counts = acc.data();
+        float peak_count = 0.0f;
+        if constexpr (std::is_same_v<T, float>) {
+            if (!decay) {
+                std::memset(dst, 0, plane * sizeof(float));
+                counts = dst;
+            }
+        }
         int64_t bad = 0;
         double scale = 1.0;
         if (d_config.rms_scale) {
@@ -252,7 +262,9 @@ void constellation_renderer::render_range(const gr_complex* in,
                 const double col = std::floor(u);
                 const double row = std::floor(v);
                 if (col >= 0.0 && col < W && row >= 0.0 && row < H) {
-                    acc[static_cast<size_t>(row) * W + static_cast<size_t>(col)] += 1.0f;
+                    float& c = counts[static_cast<size_t>(row) * W + static_cast<size_t>(col)];
+                    c += 1.0f;
+                    peak_count = std::max(peak_count, c);
                 }
                 continue;
             }
@@ -302,8 +314,14 @@ void constellation_renderer::render_range(const gr_complex* in,
         if (invalid) {
             invalid[vec] = bad;
         }
-
-        T* dst = out + vec * d_channels * plane;
+        if (counts != acc.data()) {
+            if (d_config.normalise && peak_count > 0.0f) {
+                for (size_t p = 0; p < plane; p++) {
+                    counts[p] /= peak_count;
+                }
+            }
+            continue;
+        }
         for (size_t k = 0; k < d_channels; k++) {
             float* a = acc.data() + k * plane;
             float peak = 0.0f;
