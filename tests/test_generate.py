@@ -151,3 +151,11 @@ def test_demo_writes_summary_and_picture(tmp_path, capsys):
     assert "48 vectors of 1024 samples" in out and "demo.png" in out
     png = (tmp_path / "demo.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000
+
+
+def test_bladerf_without_device_fails_clearly_and_leaves_no_file(tmp_path):
+    out = tmp_path / "bl.h5"
+    cfg = generation.GenerationConfig(per_class=2, radio="bladerf", classes=("GFSK",))
+    with pytest.raises(RuntimeError, match="radio='sim'"):
+        generation.generate(cfg, out)
+    assert not out.exists()

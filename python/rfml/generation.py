@@ -6,7 +6,8 @@ Each *job* is one short flowgraph branch ``mod_source -> loopback -> capture`` t
 so that vectors do not start on symbol boundaries); noise is added afterwards with
 :func:`gnuradio.rfml.dsp.add_awgn` (the function the ``awgn_snr`` block uses), so ``clean``
 and ``iq`` are the same vector before and after noise. Several jobs run side by side in one
-top block, and the next flowgraph runs while the previous one's noise is added and written.
+top block, and the next flowgraph runs while the previous one's noise is added and written
+(or, with ``workers > 1``, whole batches run in worker processes; the file is the same).
 
 Seeds: job ``j`` (in the canonical order class, SNR value, chunk) draws everything it needs
 from ``numpy.random.SeedSequence(seed, spawn_key=(j,))``. A shard ``i/n`` runs a contiguous
@@ -24,6 +25,7 @@ import multiprocessing
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from gnuradio import gr
@@ -486,6 +488,8 @@ def generate(cfg, out_path, progress=None):
     Returns:
         dict: ``vectors``, ``samples`` (captured, incl. gaps and warm-up) and
         ``invalid`` (vectors that had zero power or NaN; stored as zeros).
+
+    A run that fails (or is interrupted) removes its partial file and re-raises.
     """
     parallel = 1 if cfg.radio == "bladerf" else cfg.parallel
     batches = [cfg.jobs[i : i + parallel] for i in range(0, len(cfg.jobs), parallel)]
@@ -496,22 +500,30 @@ def generate(cfg, out_path, progress=None):
     # One radio cannot serve several processes; small jobs are not worth starting them.
     in_workers = cfg.workers > 1 and cfg.radio == "sim" and len(batches) > cfg.workers
     source = (_batches_in_workers if in_workers else _batches_in_process)(cfg, batches)
-    with writer:
-        for results in source:
-            # the jobs of a batch are consecutive rows: one write per data set
-            jobs = [r[0] for r in results]
-            writer.write(
-                jobs[0].row,
-                np.concatenate([r[1] for r in results]),
-                np.concatenate([r[2] for r in results]),
-                np.concatenate([np.full(j.n, j.label, dtype=np.int64) for j in jobs]),
-                np.concatenate([r[3] for r in results]),
-                {k: np.concatenate([r[4][k] for r in results]) for k in PARAM_DTYPES},
-            )
-            n = sum(j.n for j in jobs)
-            stats["vectors"] += n
-            stats["samples"] += sum(int(r[4]["start"][-1]) + cfg.length for r in results)
-            stats["invalid"] += sum(r[5] for r in results)
-            if progress:
-                progress(n)
+    try:
+        with writer:
+            _write_batches(cfg, source, writer, stats, progress)
+    except BaseException:
+        Path(out_path).unlink(missing_ok=True)
+        raise
     return stats
+
+
+def _write_batches(cfg, source, writer, stats, progress):
+    for results in source:
+        # the jobs of a batch are consecutive rows: one write per data set
+        jobs = [r[0] for r in results]
+        writer.write(
+            jobs[0].row,
+            np.concatenate([r[1] for r in results]),
+            np.concatenate([r[2] for r in results]),
+            np.concatenate([np.full(j.n, j.label, dtype=np.int64) for j in jobs]),
+            np.concatenate([r[3] for r in results]),
+            {k: np.concatenate([r[4][k] for r in results]) for k in PARAM_DTYPES},
+        )
+        n = sum(j.n for j in jobs)
+        stats["vectors"] += n
+        stats["samples"] += sum(int(r[4]["start"][-1]) + cfg.length for r in results)
+        stats["invalid"] += sum(r[5] for r in results)
+        if progress:
+            progress(n)
