@@ -39,7 +39,8 @@ render_config make_config(const std::string& mode,
 int checked_vector_length(int vector_length)
 {
     if (vector_length < 1) {
-        throw std::invalid_argument("vector_length must be at least 1, got " + std::to_string(vector_length));
+        throw std::invalid_argument("vector_length must be at least 1, got " +
+                                    std::to_string(vector_length));
     }
     return vector_length;
 }
@@ -67,13 +68,14 @@ constellation::sptr constellation::make(int vector_length,
         threads);
 }
 
-constellation_impl::constellation_impl(int vector_length, const render_config& config, int threads)
-    : gr::sync_block("constellation",
-                     gr::io_signature::make(1, 1, sizeof(gr_complex) * vector_length),
-                     gr::io_signature::make(1,
-                                            1,
-                                            sizeof(float) * constellation_renderer(config)
-                                                                .image_size())),
+constellation_impl::constellation_impl(int vector_length,
+                                       const render_config& config,
+                                       int threads)
+    : gr::sync_block(
+          "constellation",
+          gr::io_signature::make(1, 1, sizeof(gr_complex) * vector_length),
+          gr::io_signature::make(
+              1, 1, sizeof(float) * constellation_renderer(config).image_size())),
       d_vector_length(vector_length),
       d_threads(threads),
       d_renderer(config)
@@ -87,7 +89,8 @@ int constellation_impl::work(int noutput_items,
     const auto* in = static_cast<const gr_complex*>(input_items[0]);
     auto* out = static_cast<float*>(output_items[0]);
     d_invalid.resize(noutput_items);
-    d_renderer.render(in, noutput_items, d_vector_length, out, d_invalid.data(), d_threads);
+    d_renderer.render(
+        in, noutput_items, d_vector_length, out, d_invalid.data(), d_threads);
 
     uint64_t samples = 0, vectors = 0;
     for (int i = 0; i < noutput_items; i++) {
@@ -97,12 +100,13 @@ int constellation_impl::work(int noutput_items,
     if (vectors) {
         d_invalid_samples += samples;
         d_invalid_vectors += vectors;
-        d_logger->warn("skipped {} NaN/Inf samples in {} of {} vectors ({} vectors so far); "
-                       "check the source or the gain before this block",
-                       samples,
-                       vectors,
-                       noutput_items,
-                       d_invalid_vectors.load());
+        d_logger->warn(
+            "skipped {} NaN/Inf samples in {} of {} vectors ({} vectors so far); "
+            "check the source or the gain before this block",
+            samples,
+            vectors,
+            noutput_items,
+            d_invalid_vectors.load());
     }
     return noutput_items;
 }

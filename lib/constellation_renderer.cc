@@ -68,7 +68,7 @@ inline float exp_nonpositive(float x)
     x = x < -87.0f ? -87.0f : x;
     const float t = x * 1.44269504088896341f;
     const int n = static_cast<int>(t + 128.0f) - 128; // floor(t) for t > -128
-    const float f = t - static_cast<float>(n);         // [0, 1)
+    const float f = t - static_cast<float>(n);        // [0, 1)
     float p = 1.8775767e-3f;
     p = p * f + 8.9893397e-3f;
     p = p * f + 5.5826318e-2f;
@@ -87,7 +87,8 @@ constexpr int column_block = 8;
 
 // acc[i][j] += mask[j - j0] * exp(neg_k * sqrt(dx2[j - j0] + dy(i)^2)) for i in [i0, i1]
 // and j in [j0, j0 + n), n = j1 - j0 + 1 rounded up to whole column blocks (mask = 0
-// past j1; acc has a column block of slack after its last row), dy(i) = (i + 0.5 - v) * dq.
+// past j1; acc has a column block of slack after its last row), dy(i) = (i + 0.5 - v) *
+// dq.
 RFML_TARGET_CLONES
 void accumulate_window(float* acc,
                        int width,
@@ -131,10 +132,9 @@ constellation_renderer::constellation_renderer(const render_config& config)
         return;
     }
     if (config.rates.empty() || config.rates.size() != config.windows.size()) {
-        throw std::invalid_argument(
-            "decay mode needs one window per rate, got " +
-            std::to_string(config.rates.size()) + " rates and " +
-            std::to_string(config.windows.size()) + " windows");
+        throw std::invalid_argument("decay mode needs one window per rate, got " +
+                                    std::to_string(config.rates.size()) + " rates and " +
+                                    std::to_string(config.windows.size()) + " windows");
     }
     for (size_t k = 0; k < config.rates.size(); k++) {
         if (!(config.rates[k] >= 0.0) || !std::isfinite(config.rates[k])) {
@@ -204,7 +204,8 @@ void constellation_renderer::render_range(const gr_complex* in,
     for (int b : d_config.windows) {
         max_window = std::max(max_window, b);
     }
-    const size_t span = decay ? 2 * static_cast<size_t>(max_window) + 1 + column_block : 0;
+    const size_t span =
+        decay ? 2 * static_cast<size_t>(max_window) + 1 + column_block : 0;
     std::vector<float> dx2(span), mask(span);
     std::unique_ptr<decay_fft::workspace> fft;
     std::vector<float*> fft_dst;
@@ -262,7 +263,8 @@ void constellation_renderer::render_range(const gr_complex* in,
                 const double col = std::floor(u);
                 const double row = std::floor(v);
                 if (col >= 0.0 && col < W && row >= 0.0 && row < H) {
-                    float& c = counts[static_cast<size_t>(row) * W + static_cast<size_t>(col)];
+                    float& c =
+                        counts[static_cast<size_t>(row) * W + static_cast<size_t>(col)];
                     c += 1.0f;
                     peak_count = std::max(peak_count, c);
                 }
@@ -276,7 +278,8 @@ void constellation_renderer::render_range(const gr_complex* in,
             const bool deposit = d_fft && av >= d_fft->row_lo && av <= d_fft->row_hi &&
                                  au >= d_fft->col_lo && au <= d_fft->col_hi;
             if (deposit) {
-                fft->deposit(av, au, static_cast<float>(u - au), static_cast<float>(v - av));
+                fft->deposit(
+                    av, au, static_cast<float>(u - au), static_cast<float>(v - av));
             }
             for (size_t k = 0; k < d_channels; k++) {
                 // Window offsets [-b, b]; with the FFT only the exact near field [-n, n).
@@ -284,8 +287,10 @@ void constellation_renderer::render_range(const gr_complex* in,
                 const bool near = deposit && d_fft_channel[k];
                 const long lo = near ? -long(decay_fft::near) : -b;
                 const long hi = near ? long(decay_fft::near) - 1 : b;
-                const long j0 = std::max(au + lo, 0L), j1 = std::min(au + hi, long(W) - 1);
-                const long i0 = std::max(av + lo, 0L), i1 = std::min(av + hi, long(H) - 1);
+                const long j0 = std::max(au + lo, 0L),
+                           j1 = std::min(au + hi, long(W) - 1);
+                const long i0 = std::max(av + lo, 0L),
+                           i1 = std::min(av + hi, long(H) - 1);
                 if (j0 > j1 || i0 > i1) {
                     continue;
                 }
@@ -333,7 +338,8 @@ void constellation_renderer::render_range(const gr_complex* in,
             for (size_t p = 0; p < plane; p++) {
                 const float val = divide ? a[p] / peak : a[p];
                 if constexpr (std::is_same_v<T, uint8_t>) {
-                    o[p] = static_cast<uint8_t>(std::min(divide ? val * 255.0f : val, 255.0f));
+                    o[p] = static_cast<uint8_t>(
+                        std::min(divide ? val * 255.0f : val, 255.0f));
                 } else {
                     o[p] = val;
                 }

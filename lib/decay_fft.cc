@@ -319,8 +319,8 @@ decay_fft::decay_fft(int height,
                     for (int c = 0; c < n_mono; c++) {
                         t[l] += xo[c] * w[c * n_mono + l];
                     }
-                    const size_t at =
-                        static_cast<size_t>((oy + d_ny) % d_ny) * d_nx + (ox + d_nx) % d_nx;
+                    const size_t at = static_cast<size_t>((oy + d_ny) % d_ny) * d_nx +
+                                      (ox + d_nx) % d_nx;
                     real[l * plane + at] = static_cast<float>(t[l]);
                 }
                 for (int g = 0; g < G; g++) { // the fit error, measured on the grid

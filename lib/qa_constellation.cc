@@ -39,7 +39,8 @@ std::vector<gr_complex> noise(size_t n, float sigma, unsigned seed)
 }
 
 // Largest |a - b| over one channel divided by the channel maximum of b.
-double relative_error(const std::vector<float>& a, const std::vector<float>& b, size_t plane)
+double
+relative_error(const std::vector<float>& a, const std::vector<float>& b, size_t plane)
 {
     double worst = 0.0;
     for (size_t start = 0; start < a.size(); start += plane) {
@@ -61,12 +62,12 @@ BOOST_AUTO_TEST_CASE(histogram_puts_each_sample_in_its_pixel)
     // Q in (1 - row, 2 - row].
     constellation_renderer r(histogram(4, 2.0));
     const std::vector<gr_complex> z = {
-        { -1.5f, 1.5f }, // row 0, col 0
-        { 0.5f, -0.5f }, // row 2, col 2
-        { 0.5f, -0.5f }, // again
+        { -1.5f, 1.5f },   // row 0, col 0
+        { 0.5f, -0.5f },   // row 2, col 2
+        { 0.5f, -0.5f },   // again
         { 1.99f, -1.99f }, // row 3, col 3
-        { 2.0f, 0.0f },  // I = +extent is outside (half-open)
-        { 0.0f, 2.0f },  // Q = +extent is the top row: row 0, col 2
+        { 2.0f, 0.0f },    // I = +extent is outside (half-open)
+        { 0.0f, 2.0f },    // Q = +extent is the top row: row 0, col 2
     };
     std::vector<float> out(16);
     std::vector<int64_t> bad(1);
@@ -88,8 +89,8 @@ BOOST_AUTO_TEST_CASE(nan_and_inf_samples_are_skipped_and_counted)
     const float inf = std::numeric_limits<float>::infinity();
     const float nan = std::numeric_limits<float>::quiet_NaN();
     const std::vector<gr_complex> z = {
-        { 0.1f, 0.1f }, { nan, 0.0f }, { 0.0f, inf }, { 0.2f, 0.2f }, // vector 0
-        { 0.1f, 0.1f }, { 0.1f, 0.1f }, { 0.1f, 0.1f }, { -inf, 1.0f } // vector 1
+        { 0.1f, 0.1f }, { nan, 0.0f },  { 0.0f, inf },  { 0.2f, 0.2f }, // vector 0
+        { 0.1f, 0.1f }, { 0.1f, 0.1f }, { 0.1f, 0.1f }, { -inf, 1.0f }  // vector 1
     };
     std::vector<float> out(2 * 64);
     std::vector<int64_t> bad(2);
@@ -165,8 +166,9 @@ BOOST_AUTO_TEST_CASE(normalised_channels_peak_at_one_and_threads_agree)
     r.render(z.data(), 3, 300, two.data(), nullptr, 2);
     BOOST_CHECK(one == two);
     for (size_t start = 0; start < one.size(); start += 224 * 224) {
-        BOOST_CHECK_EQUAL(*std::max_element(one.begin() + start, one.begin() + start + 224 * 224),
-                          1.0f);
+        BOOST_CHECK_EQUAL(
+            *std::max_element(one.begin() + start, one.begin() + start + 224 * 224),
+            1.0f);
     }
 }
 

@@ -125,7 +125,7 @@ public:
 private:
     render_config d_config;
     size_t d_channels;
-    std::vector<char> d_fft_channel;          // per channel: summed by d_fft
+    std::vector<char> d_fft_channel;        // per channel: summed by d_fft
     std::shared_ptr<const decay_fft> d_fft; // null when every channel is direct
 
     template <typename T>

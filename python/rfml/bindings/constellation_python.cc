@@ -55,8 +55,16 @@ gr::rfml::constellation::sptr make(int vector_length,
         e = extent.cast<double>();
     }
     try {
-        return gr::rfml::constellation::make(
-            vector_length, mode, height, width, e, rms_scale, rates, windows, normalise, threads);
+        return gr::rfml::constellation::make(vector_length,
+                                             mode,
+                                             height,
+                                             width,
+                                             e,
+                                             rms_scale,
+                                             rates,
+                                             windows,
+                                             normalise,
+                                             threads);
     } catch (const std::invalid_argument& err) {
         throw py::value_error(err.what());
     }

@@ -17,7 +17,8 @@ using gr::rfml::render_config;
 
 namespace {
 
-const char* render_doc = R"doc(Render complex vectors into constellation images (C++, GIL released).
+const char* render_doc =
+    R"doc(Render complex vectors into constellation images (C++, GIL released).
 
 Args:
     iq (numpy.ndarray): complex64 array of shape (B, L), C-contiguous (a CPU torch
@@ -90,7 +91,8 @@ render_config parse_config(const std::string& mode,
         config.normalise = config.mode == render_config::render_mode::decay;
     } else {
         try {
-            config.normalise = render_config::parse_normalise(normalise.cast<std::string>());
+            config.normalise =
+                render_config::parse_normalise(normalise.cast<std::string>());
         } catch (const std::invalid_argument& e) {
             throw py::value_error(e.what());
         }
@@ -103,8 +105,9 @@ py::array as_vectors(const py::object& iq)
     py::object arr = iq;
     if (!py::isinstance<py::array>(arr)) {
         if (!py::hasattr(arr, "__array__")) {
-            throw py::type_error("iq must be a complex64 numpy array of shape (B, L), got " +
-                                 py::str(py::type::of(iq)).cast<std::string>());
+            throw py::type_error(
+                "iq must be a complex64 numpy array of shape (B, L), got " +
+                py::str(py::type::of(iq)).cast<std::string>());
         }
         arr = py::module_::import("numpy").attr("asarray")(arr);
     }
@@ -115,7 +118,8 @@ py::array as_vectors(const py::object& iq)
                              "; convert with iq.astype(numpy.complex64)");
     }
     if (a.ndim() != 2) {
-        throw py::value_error("iq must have shape (B, L), got " + std::to_string(a.ndim()) +
+        throw py::value_error("iq must have shape (B, L), got " +
+                              std::to_string(a.ndim()) +
                               " dimensions; a single vector v is iq = v[None, :]");
     }
     if (!(a.flags() & py::array::c_style)) {
@@ -123,7 +127,8 @@ py::array as_vectors(const py::object& iq)
             "iq of shape (B, L) must be C-contiguous; use numpy.ascontiguousarray(iq)");
     }
     if (a.shape(0) > 0 && a.shape(1) == 0) {
-        throw py::value_error("iq has shape (B, 0): vectors must hold at least one sample");
+        throw py::value_error(
+            "iq has shape (B, 0): vectors must hold at least one sample");
     }
     return a;
 }
@@ -166,7 +171,8 @@ py::object render_constellations(const py::object& iq,
                                  int threads,
                                  bool return_invalid)
 {
-    const render_config config = parse_config(mode, size, extent, rates, windows, normalise, method);
+    const render_config config =
+        parse_config(mode, size, extent, rates, windows, normalise, method);
     if (threads < 0) {
         throw py::value_error("threads must be >= 0 (0 = all cores), got " +
                               std::to_string(threads));
@@ -186,7 +192,8 @@ py::object render_constellations(const py::object& iq,
     } else if (dt.is(py::dtype::of<uint8_t>())) {
         images = render_as<uint8_t>(*renderer, a, invalid, threads);
     } else {
-        throw py::type_error("dtype must be float32 or uint8, got " + py::str(py::object(dt)).cast<std::string>());
+        throw py::type_error("dtype must be float32 or uint8, got " +
+                             py::str(py::object(dt)).cast<std::string>());
     }
     if (return_invalid) {
         return py::make_tuple(images, invalid);
