@@ -165,9 +165,12 @@ def test_inconsistent_labels_rejected(tmp_path):
         datasets.read_dataset(path)
 
 
-def test_summary_mentions_counts():
-    text = _tiny().summary()
+def test_summary_mentions_counts(tmp_path):
+    ds = _tiny()
+    text = ds.summary()
     assert "12 vectors of 32 samples" in text and "OOK 2" in text
+    datasets.write_dataset(tmp_path / "a.h5", ds)
+    assert datasets.describe(tmp_path / "a.h5") == text
 
 
 def test_sigmf_recording_reads_as_vectors(tmp_path):

@@ -148,7 +148,7 @@ def main(args):
     from tqdm import tqdm
 
     from ..generation import generate
-    from ..ml.datasets import read_dataset
+    from ..ml.datasets import describe
 
     cfg = config_from_args(args)
     t0 = time.perf_counter()
@@ -156,7 +156,7 @@ def main(args):
         stats = generate(cfg, args.out, progress=bar.update)
     elapsed = time.perf_counter() - t0
     if not args.quiet:
-        print(read_dataset(args.out, clean=False).summary())
+        print(describe(args.out))
         rate = stats["samples"] / elapsed / 1e6
         print(f"wrote {args.out}: {stats['vectors']} vectors in {elapsed:.1f} s ({rate:.2f} MS/s)")
         if stats["invalid"]:

@@ -91,24 +91,45 @@ class Dataset:
 
     def summary(self):
         """Multi-line human-readable summary: size, classes, SNRs, key attributes."""
-        counts = np.bincount(self.label, minlength=len(self.classes))
-        snrs = np.unique(np.round(self.snr_db, 2))
-        snr_text = (
-            ", ".join(f"{s:g}" for s in snrs)
-            if len(snrs) <= 12
-            else f"{snrs.min():g} .. {snrs.max():g} dB ({len(snrs)} distinct values)"
-        )
-        lines = [
-            f"{len(self)} vectors of {self.vector_length} samples ({self.format})",
-            "classes: " + ", ".join(f"{c} {n}" for c, n in zip(self.classes, counts, strict=True)),
-            f"SNR (dB): {snr_text}",
-        ]
-        for key in ("radio", "sample_rate", "samples_per_symbol", "seed", "module_version"):
-            if key in self.attrs:
-                lines.append(f"{key}: {self.attrs[key]}")
-        if self.params:
-            lines.append("per-vector parameters: " + ", ".join(sorted(self.params)))
-        return "\n".join(lines)
+        return _summary(len(self), self.vector_length, self.format, self.classes, self.label,
+                        self.snr_db, self.attrs, self.params)  # fmt: skip
+
+
+def _summary(n, length, fmt, classes, label, snr_db, attrs, params):
+    counts = np.bincount(label, minlength=len(classes))
+    snrs = np.unique(np.round(snr_db, 2))
+    snr_text = (
+        ", ".join(f"{s:g}" for s in snrs)
+        if len(snrs) <= 12
+        else f"{snrs.min():g} .. {snrs.max():g} dB ({len(snrs)} distinct values)"
+    )
+    lines = [
+        f"{n} vectors of {length} samples ({fmt})",
+        "classes: " + ", ".join(f"{c} {k}" for c, k in zip(classes, counts, strict=True)),
+        f"SNR (dB): {snr_text}",
+    ]
+    for key in ("radio", "sample_rate", "samples_per_symbol", "seed", "module_version"):
+        if key in attrs:
+            lines.append(f"{key}: {attrs[key]}")
+    if params:
+        lines.append("per-vector parameters: " + ", ".join(sorted(params)))
+    return "\n".join(lines)
+
+
+def describe(path):
+    """:meth:`Dataset.summary` of a data set file; a gr-rfml file's vectors are not read."""
+    path = Path(path)
+    if path.is_file() and h5py.is_hdf5(path):
+        try:
+            with h5py.File(path, "r") as f:
+                if "iq" in f and "label" in f and "classes" in f.attrs:
+                    attrs = {k: _decode(v) for k, v in f.attrs.items()}
+                    return _summary(len(f["label"]), f["iq"].shape[-1], FORMAT_NAME,
+                                    tuple(attrs["classes"]), f["label"][()], f["snr_db"][()],
+                                    attrs, list(f["params"]) if "params" in f else [])  # fmt: skip
+        except OSError as e:
+            raise DatasetError(f"{path} is not a readable HDF5 file: {e}") from e
+    return read_dataset(path, clean=False).summary()
 
 
 # --------------------------------------------------------------------------- writing
