@@ -6,10 +6,15 @@ The plumbing is checked against a small reference model whose outputs are known 
 (logits from the mean of the vector), computed again here in numpy.
 """
 
+import json
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pmt
 import torch
 from gnuradio import blocks, gr, gr_unittest, rfml
+from gnuradio.rfml.ml import checkpoint, tsnet
 from gnuradio.rfml.ml.contract import CLASSES, INVALID_LABEL, LABEL_TAG_KEY
 
 L = 64
@@ -122,6 +127,34 @@ class qa_tsddae_classifier(gr_unittest.TestCase):
         self.assertEqual(clf.classified_count(), 16)
         self.assertEqual(len(msgs), 16)
         self.assertEqual(len(out), 16)
+
+    def test_tags_without_a_message_subscriber(self):
+        vectors = make_vectors(16, self.rng)
+        clf = rfml.tsddae_classifier(vector_length=L, batch_size=8, device="cpu",
+                                     model=MeanModel())  # fmt: skip
+        sink = blocks.vector_sink_c(L)
+        self.tb.connect(blocks.vector_source_c(vectors.ravel().tolist(), False, L), clf, sink)
+        self.tb.run()
+        want = [CLASSES[i] for i in reference_probs(vectors.astype(np.complex128)).argmax(1)]
+        got = sorted((t.offset, pmt.symbol_to_string(t.value)) for t in sink.tags())
+        self.assertEqual(got, list(enumerate(want)))
+        self.assertEqual(clf.classified_count(), 16)
+
+    def test_checkpoints_that_do_not_fit(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "ts_tiny.safetensors"
+            checkpoint.save(tsnet.build("tiny", vector_length=L), {"classes": list(CLASSES)},
+                            path)  # fmt: skip
+            with self.assertRaisesRegex(ValueError, r"ts_tiny.safetensors.*64 samples.*=128"):
+                rfml.tsddae_classifier(str(path), vector_length=2 * L, device="cpu")
+            with self.assertRaisesRegex(ValueError, r"ts_tiny.safetensors: .*no cam"):
+                rfml.cam_sink(str(path), vector_length=L, device="cpu", png_path="x.png")
+            # the card says tiny, the weights are of another size: strict loading refuses
+            card = json.loads(checkpoint.card_path(path).read_text())
+            card["config"]["dim"] = 48
+            checkpoint.card_path(path).write_text(json.dumps(card))
+            with self.assertRaisesRegex(ValueError, r"ts_tiny.safetensors"):
+                rfml.tsddae_classifier(str(path), vector_length=L, device="cpu")
 
     def test_classes_that_do_not_fit_the_model(self):
         with self.assertRaisesRegex(ValueError, "6 classes are named"):

@@ -8,6 +8,13 @@ from gnuradio import gr
 from .ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH, INVALID_LABEL, LABEL_TAG_KEY
 
 
+def _base(index, name):
+    """(PMT dict {label: name, index: index}, the label symbol)."""
+    label = pmt.intern(name)
+    base = pmt.dict_add(pmt.make_dict(), pmt.intern("label"), label)
+    return pmt.dict_add(base, pmt.intern("index"), pmt.from_long(index)), label
+
+
 class tsddae_classifier(gr.sync_block):
     """Classifies each complex vector with a trained model (TS-DDAE by default).
 
@@ -68,11 +75,14 @@ class tsddae_classifier(gr.sync_block):
         self.vector_length = int(vector_length)
         self.batch_size = int(batch_size)
         self.classes = self.predictor.classes
-        self._label_pmts = [pmt.intern(c) for c in self.classes]
-        self._invalid_pmt = pmt.intern(INVALID_LABEL)
         self._tag_key = pmt.intern(LABEL_TAG_KEY)
         self._port = pmt.intern("classification")
-        self._keys = [pmt.intern(k) for k in ("label", "index", "probs", "offset")]
+        self._k_probs, self._k_offset = pmt.intern("probs"), pmt.intern("offset")
+        # (message base holding label and index, label symbol) per class index; the last
+        # entry is index -1, the invalid label
+        self._bases = [
+            _base(i, name) for i, name in [*enumerate(self.classes), (-1, INVALID_LABEL)]
+        ]
         self._invalid = 0
         self._classified = 0
         self.message_port_register_out(self._port)
@@ -87,17 +97,24 @@ class tsddae_classifier(gr.sync_block):
         return self._classified
 
     def _publish(self, first, probs, index):
-        """One message and one tag per vector; ``first`` is the absolute vector index."""
-        k_label, k_index, k_probs, k_offset = self._keys
-        for i, (p, c) in enumerate(zip(probs, index, strict=True)):
-            label = self._invalid_pmt if c < 0 else self._label_pmts[c]
-            msg = pmt.make_dict()
-            msg = pmt.dict_add(msg, k_label, label)
-            msg = pmt.dict_add(msg, k_index, pmt.from_long(int(c)))
-            msg = pmt.dict_add(msg, k_probs, pmt.init_f32vector(len(p), p))
-            msg = pmt.dict_add(msg, k_offset, pmt.from_uint64((first + i) * self.vector_length))
-            self.message_port_pub(self._port, msg)
-            self.add_item_tag(0, first + i, self._tag_key, label)
+        """One message and one tag per vector; ``first`` is the absolute vector index.
+
+        Per class a dict holding ``label`` and ``index`` is built once; a message adds the
+        vector's ``probs`` and ``offset`` to it (PMT dicts are immutable, so the shared part
+        is never changed), which halves the cost of a message.
+        """
+        # (messages are built only while something is subscribed to the port)
+        publish = not pmt.is_null(self.gateway.message_subscribers(self._port))
+        publish = publish and self.gateway.message_port_pub
+        add_tag = self.gateway.add_item_tag
+        port, tag_key, k_probs, k_offset = self._port, self._tag_key, self._k_probs, self._k_offset
+        n_classes, length = len(self.classes), self.vector_length
+        for i, (p, c) in enumerate(zip(probs.tolist(), index.tolist(), strict=True)):
+            base, label = self._bases[c]  # c = -1 (invalid) picks the last entry
+            if publish:
+                msg = pmt.dict_add(base, k_probs, pmt.init_f32vector(n_classes, p))
+                publish(port, pmt.dict_add(msg, k_offset, pmt.from_uint64((first + i) * length)))
+            add_tag(0, first + i, tag_key, label)
 
     def work(self, input_items, output_items):
         vectors = input_items[0]  # (n_vectors, L) complex64
