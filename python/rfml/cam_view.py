@@ -7,6 +7,10 @@ magnitude over all classes as in the CAE/CAM report) and a bar per class with it
 probability. The title names the predicted label.
 """
 
+import atexit
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,10 +208,18 @@ _gui_app = None
 
 
 def ensure_gui():
-    """The running Qt application (needed to draw text), or an offscreen one made here."""
+    """The running Qt application (needed to draw text), or an offscreen one made here.
+
+    Qt wants a private runtime folder; where the session has none (a headless service, a
+    container), a fresh one (mode 0700) is made so that Qt does not warn about it.
+    """
     global _gui_app
     app = QtGui.QGuiApplication.instance()
     if app is None:
+        if not os.environ.get("XDG_RUNTIME_DIR"):
+            runtime = tempfile.mkdtemp(prefix="rfml-xdg-")
+            atexit.register(shutil.rmtree, runtime, ignore_errors=True)
+            os.environ["XDG_RUNTIME_DIR"] = runtime
         _gui_app = app = QtWidgets.QApplication(["rfml", "-platform", "offscreen"])
     return app
 
