@@ -15,6 +15,13 @@
 #include <sstream>
 #include <stdexcept>
 
+// Hot loops are compiled twice: for AVX2+FMA and for the baseline x86-64.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RFML_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define RFML_TARGET_CLONES
+#endif
+
 namespace gr {
 namespace rfml {
 
@@ -284,21 +291,45 @@ decay_fft::decay_fft(int height,
         }
     }
 
-    // Strides of whole 32-byte units keep every plane as aligned as the planned ones.
+    // Strides of whole 32-byte units keep every row and plane as aligned as the planned
+    // ones (the plans are executed on other rows and planes of the same arrays).
     d_plane = (static_cast<size_t>(d_ny) * d_nx + 7) & ~size_t(7);
-    d_bins = (static_cast<size_t>(d_ny) * d_nxc + 3) & ~size_t(3);
+    d_stride = (static_cast<size_t>(d_nxc) + 3) & ~size_t(3);
+    d_bins = static_cast<size_t>(d_ny) * d_stride;
     const size_t plane = d_plane;
-    const size_t bins = d_bins;
-    d_kernels.resize(d_channels * bins * rank);
+    const size_t half = static_cast<size_t>(d_ny) * d_nxc;
+    d_blocks = (d_nxc + block_columns - 1) / block_columns;
+    d_kernels.assign(
+        2 * static_cast<size_t>(d_blocks) * d_ny * d_channels * rank * block_columns, 0.0f);
 
     std::lock_guard<std::mutex> lock(gr::fft::planner::mutex());
-    float* real = fftw_array<float>(plane * rank);
-    fftwf_complex* spec = fftw_array<fftwf_complex>(bins * rank);
-    float* out = fftw_array<float>(plane);
-    // One plane per transform: all at once spill the L2 cache and run slower.
-    d_forward = fftwf_plan_dft_r2c_2d(d_ny, d_nx, real, spec, FFTW_MEASURE);
-    d_backward = fftwf_plan_dft_c2r_2d(d_ny, d_nx, spec, out, FFTW_MEASURE);
-    if (!d_forward || !d_backward) {
+    float* real = fftw_array<float>(plane);
+    fftwf_complex* spec = fftw_array<fftwf_complex>(std::max(half, d_bins));
+    fftwf_complex* block =
+        fftw_array<fftwf_complex>(static_cast<size_t>(d_ny) * block_columns);
+    fftwf_plan table = fftwf_plan_dft_r2c_2d(d_ny, d_nx, real, spec, FFTW_ESTIMATE);
+    const int n_col = d_ny;
+    const int stride = static_cast<int>(d_stride);
+    const int tail = d_nxc % block_columns;
+    d_row_forward = fftwf_plan_dft_r2c_1d(d_nx, real, spec, FFTW_MEASURE);
+    d_row_backward = fftwf_plan_dft_c2r_1d(d_nx, spec, real, FFTW_MEASURE);
+    auto columns = [&](int howmany, int sign) {
+        return sign == FFTW_FORWARD
+                   ? fftwf_plan_many_dft(1, &n_col, howmany, spec, nullptr, stride, 1,
+                                         block, nullptr, block_columns, 1, sign,
+                                         FFTW_MEASURE)
+                   : fftwf_plan_many_dft(1, &n_col, howmany, block, nullptr,
+                                         block_columns, 1, spec, nullptr, stride, 1,
+                                         sign, FFTW_MEASURE);
+    };
+    d_col_forward = columns(block_columns, FFTW_FORWARD);
+    d_col_backward = columns(block_columns, FFTW_BACKWARD);
+    if (tail) {
+        d_tail_forward = columns(tail, FFTW_FORWARD);
+        d_tail_backward = columns(tail, FFTW_BACKWARD);
+    }
+    if (!table || !d_row_forward || !d_row_backward || !d_col_forward ||
+        !d_col_backward || (tail && (!d_tail_forward || !d_tail_backward))) {
         throw std::runtime_error("decay_fft: FFTW could not plan a " +
                                  std::to_string(d_ny) + "x" + std::to_string(d_nx) +
                                  " transform");
@@ -306,86 +337,105 @@ decay_fft::decay_fft(int height,
     const float scale = 1.0f / (static_cast<float>(d_ny) * d_nx);
     for (size_t k = 0; k < d_channels; k++) {
         const int b = windows[k], side = 2 * b + 1;
-        std::fill(real, real + plane * rank, 0.0f);
+        for (int l = 0; l < rank; l++) {
+            std::fill(real, real + plane, 0.0f);
+            for (int oy = -b; oy <= b; oy++) {
+                for (int ox = -b; ox <= b; ox++) {
+                    if (!far(ox, oy)) {
+                        continue;
+                    }
+                    const double* xo = &x[k][((oy + b) * side + ox + b) * n_mono];
+                    double t = 0.0; // table of plane l: X W
+                    for (int c = 0; c < n_mono; c++) {
+                        t += xo[c] * w[c * n_mono + l];
+                    }
+                    const size_t at = static_cast<size_t>((oy + d_ny) % d_ny) * d_nx +
+                                      (ox + d_nx) % d_nx;
+                    real[at] = static_cast<float>(t);
+                }
+            }
+            fftwf_execute_dft_r2c(table, real, spec);
+            for (int row = 0; row < d_ny; row++) {
+                for (int col = 0; col < d_nxc; col++) {
+                    const fftwf_complex& v = spec[static_cast<size_t>(row) * d_nxc + col];
+                    float* dst = &d_kernels[2 * kernel_index(row, col, k, l)];
+                    dst[0] = v[0] * scale;
+                    dst[1] = v[1] * scale;
+                }
+            }
+        }
+        // The fit error, measured on the offset grid.
         for (int oy = -b; oy <= b; oy++) {
             for (int ox = -b; ox <= b; ox++) {
                 if (!far(ox, oy)) {
                     continue;
                 }
                 const double* xo = &x[k][((oy + b) * side + ox + b) * n_mono];
-                double t[rank];
-                for (int l = 0; l < rank; l++) { // table of plane l: X W
-                    t[l] = 0.0;
-                    for (int c = 0; c < n_mono; c++) {
-                        t[l] += xo[c] * w[c * n_mono + l];
-                    }
-                    const size_t at = static_cast<size_t>((oy + d_ny) % d_ny) * d_nx +
-                                      (ox + d_nx) % d_nx;
-                    real[l * plane + at] = static_cast<float>(t[l]);
-                }
-                for (int g = 0; g < G; g++) { // the fit error, measured on the grid
+                for (int g = 0; g < G; g++) {
                     double fit = 0.0;
                     for (int l = 0; l < rank; l++) {
-                        double psi = 0.0;
+                        double t = 0.0, psi = 0.0;
                         for (int c = 0; c < n_mono; c++) {
+                            t += xo[c] * w[c * n_mono + l];
                             psi += w[c * n_mono + l] * q[g * n_mono + c];
                         }
-                        fit += t[l] * psi;
+                        fit += t * psi;
                     }
                     d_max_fit_error =
                         std::max(d_max_fit_error, std::fabs(fit - exact(k, ox, oy, g)));
                 }
             }
         }
-        for (int l = 0; l < rank; l++) {
-            fftwf_execute_dft_r2c(d_forward, real + l * plane, spec + l * bins);
-        }
-        for (size_t bin = 0; bin < size_t(d_ny) * d_nxc; bin++) {
-            for (int l = 0; l < rank; l++) {
-                const fftwf_complex& v = spec[l * bins + bin];
-                d_kernels[(k * bins + bin) * rank + l] = { v[0] * scale, v[1] * scale };
-            }
-        }
     }
+    fftwf_destroy_plan(table);
     fftwf_free(real);
     fftwf_free(spec);
-    fftwf_free(out);
+    fftwf_free(block);
 }
 
 decay_fft::~decay_fft()
 {
     std::lock_guard<std::mutex> lock(gr::fft::planner::mutex());
-    if (d_forward) {
-        fftwf_destroy_plan(d_forward);
-    }
-    if (d_backward) {
-        fftwf_destroy_plan(d_backward);
+    for (fftwf_plan p : { d_row_forward,
+                          d_row_backward,
+                          d_col_forward,
+                          d_col_backward,
+                          d_tail_forward,
+                          d_tail_backward }) {
+        if (p) {
+            fftwf_destroy_plan(p);
+        }
     }
 }
 
 decay_fft::workspace::workspace(const decay_fft& engine) : d_engine(engine)
 {
-    const size_t plane = engine.d_plane;
-    const size_t bins = engine.d_bins;
-    d_planes = fftw_array<float>(plane * rank);
-    d_spectra = fftw_array<fftwf_complex>(bins * rank);
-    d_product = fftw_array<fftwf_complex>(bins * engine.d_channels);
-    d_result = fftw_array<float>(plane);
-    std::fill(d_planes, d_planes + plane * rank, 0.0f);
+    const size_t rows = static_cast<size_t>(engine.d_ny);
+    d_planes = fftw_array<float>(engine.d_plane * rank);
+    d_rows = fftw_array<fftwf_complex>(engine.d_bins * rank);
+    d_block = fftw_array<fftwf_complex>((rank + engine.d_channels) * rows *
+                                        block_columns);
+    d_channel = fftw_array<fftwf_complex>(engine.d_bins * engine.d_channels);
+    d_line = fftw_array<float>(engine.d_nx);
+    std::fill(d_planes, d_planes + engine.d_plane * rank, 0.0f);
+    std::memset(d_rows, 0, engine.d_bins * rank * sizeof(fftwf_complex));
+    d_row_used.assign(rows, 0);
 }
 
 decay_fft::workspace::~workspace()
 {
     fftwf_free(d_planes);
-    fftwf_free(d_spectra);
-    fftwf_free(d_product);
-    fftwf_free(d_result);
+    fftwf_free(d_rows);
+    fftwf_free(d_block);
+    fftwf_free(d_channel);
+    fftwf_free(d_line);
 }
 
 void decay_fft::workspace::deposit(long row, long col, float dx, float dy)
 {
     const long ny = d_engine.d_ny, nx = d_engine.d_nx;
-    const size_t at = static_cast<size_t>((row + ny) % ny) * nx + (col + nx) % nx;
+    const size_t r = static_cast<size_t>((row + ny) % ny);
+    const size_t at = r * nx + (col + nx) % nx;
     const size_t plane = d_engine.d_plane;
     double phi[n_mono];
     monomials(dx, dy, phi);
@@ -397,7 +447,46 @@ void decay_fft::workspace::deposit(long row, long col, float dx, float dy)
         d_planes[l * plane + at] += static_cast<float>(psi);
     }
     d_used.push_back(at);
+    d_row_used[r] = 1;
 }
+
+namespace {
+
+// For every row r of a column block: out_k[r][j] = sum_l in_l[r][j] * kernel[r][k][l][j]
+// over n complex values (interleaved re, im); in_l and out_k are planes of rows x
+// block_columns at in + l * plane and out + k * plane; the kernels are in the order
+// they are read (row, channel, basis, column), block_columns per (row, channel, basis).
+RFML_TARGET_CLONES
+void spectral_products(const float* in,
+                       const float* kernel,
+                       float* out,
+                       size_t plane,
+                       size_t rows,
+                       size_t channels,
+                       int n)
+{
+    constexpr int rank = decay_fft::rank;
+    constexpr int cb = 2 * decay_fft::block_columns; // floats per row
+    for (size_t r = 0; r < rows; r++) {
+        const float* a = in + r * cb;
+        for (size_t k = 0; k < channels; k++) {
+            float* o = out + k * plane + r * cb;
+            for (int j = 0; j < 2 * n; j += 2) {
+                float re = 0.0f, im = 0.0f;
+                for (int l = 0; l < rank; l++) {
+                    const float* t = kernel + l * cb + j;
+                    re += a[l * plane + j] * t[0] - a[l * plane + j + 1] * t[1];
+                    im += a[l * plane + j] * t[1] + a[l * plane + j + 1] * t[0];
+                }
+                o[j] = re;
+                o[j + 1] = im;
+            }
+            kernel += rank * cb;
+        }
+    }
+}
+
+} // namespace
 
 void decay_fft::workspace::finish(float* const* dst)
 {
@@ -407,35 +496,53 @@ void decay_fft::workspace::finish(float* const* dst)
     const decay_fft& e = d_engine;
     const size_t plane = e.d_plane;
     const size_t bins = e.d_bins;
-    for (int m = 0; m < rank; m++) {
-        fftwf_execute_dft_r2c(e.d_forward, d_planes + m * plane, d_spectra + m * bins);
-    }
-    // Channel k's spectrum = sum_m D_m * T_km, for all channels in one pass over D.
-    for (size_t bin = 0; bin < size_t(e.d_ny) * e.d_nxc; bin++) {
-        float sr[rank], si[rank];
-        for (int m = 0; m < rank; m++) {
-            sr[m] = d_spectra[m * bins + bin][0];
-            si[m] = d_spectra[m * bins + bin][1];
-        }
-        for (size_t k = 0; k < e.d_channels; k++) {
-            const std::complex<float>* kb = e.d_kernels.data() + (k * bins + bin) * rank;
-            float re = 0.0f, im = 0.0f;
-            for (int m = 0; m < rank; m++) {
-                re += sr[m] * kb[m].real() - si[m] * kb[m].imag();
-                im += sr[m] * kb[m].imag() + si[m] * kb[m].real();
+    const size_t stride = e.d_stride;
+    const size_t ny = e.d_ny;
+    const size_t block = ny * block_columns; // complex values of one block plane
+    for (int l = 0; l < rank; l++) {
+        for (size_t r = 0; r < ny; r++) {
+            if (d_row_used[r]) {
+                fftwf_execute_dft_r2c(e.d_row_forward,
+                                      d_planes + l * plane + r * e.d_nx,
+                                      d_rows + l * bins + r * stride);
             }
-            d_product[k * bins + bin][0] = re;
-            d_product[k * bins + bin][1] = im;
+        }
+    }
+    for (int c0 = 0; c0 < e.d_nxc; c0 += block_columns) {
+        const int n = std::min(block_columns, e.d_nxc - c0);
+        const fftwf_plan forward = n == block_columns ? e.d_col_forward : e.d_tail_forward;
+        const fftwf_plan backward =
+            n == block_columns ? e.d_col_backward : e.d_tail_backward;
+        for (int l = 0; l < rank; l++) {
+            fftwf_execute_dft(forward, d_rows + l * bins + c0, d_block + l * block);
+        }
+        spectral_products(reinterpret_cast<const float*>(d_block),
+                          e.d_kernels.data() + 2 * e.kernel_index(0, c0, 0, 0),
+                          reinterpret_cast<float*>(d_block + rank * block),
+                          2 * block,
+                          ny,
+                          e.d_channels,
+                          n);
+        for (size_t k = 0; k < e.d_channels; k++) {
+            fftwf_execute_dft(
+                backward, d_block + (rank + k) * block, d_channel + k * bins + c0);
         }
     }
     for (size_t k = 0; k < e.d_channels; k++) {
-        fftwf_execute_dft_c2r(e.d_backward, d_product + k * bins, d_result);
         for (int i = 0; i < e.d_height; i++) {
-            const float* src = d_result + static_cast<size_t>(i) * e.d_nx;
+            fftwf_execute_dft_c2r(e.d_row_backward, d_channel + k * bins + i * stride, d_line);
             float* row = dst[k] + static_cast<size_t>(i) * e.d_width;
             for (int j = 0; j < e.d_width; j++) {
-                row[j] += src[j];
+                row[j] += d_line[j];
             }
+        }
+    }
+    for (size_t r = 0; r < ny; r++) {
+        if (d_row_used[r]) {
+            for (int l = 0; l < rank; l++) {
+                std::memset(d_rows + l * bins + r * stride, 0, stride * sizeof(fftwf_complex));
+            }
+            d_row_used[r] = 0;
         }
     }
     for (size_t at : d_used) {
