@@ -84,6 +84,8 @@ inline float exp_nonpositive(float x)
 
 // Columns are processed in whole blocks of this many (the vector width of AVX2).
 constexpr int column_block = 8;
+// Channels that the small-window path sums together.
+constexpr size_t max_small = 4;
 
 // acc[i][j] += mask[j - j0] * exp(neg_k * sqrt(dx2[j - j0] + dy(i)^2)) for i in [i0, i1]
 // and j in [j0, j0 + n), n = j1 - j0 + 1 rounded up to whole column blocks (mask = 0
@@ -109,6 +111,66 @@ void accumulate_window(float* acc,
         float* row = acc + static_cast<size_t>(i) * width + j0;
         for (int j = 0; j < n; j++) {
             row[j] += mask[j] * exp_nonpositive(neg_k * std::sqrt(dx2[j] + dy2));
+        }
+    }
+}
+
+// The small windows of one sample, all channels at once: the union of their boxes is
+// at most union_lanes columns wide and lies inside the image columns, starting at
+// image column j0.
+constexpr int union_lanes = 16;
+
+struct small_window {
+    float* acc; // the channel's H x W accumulator
+    int lo, hi; // the box [lo, hi]^2 around the anchor
+    float neg_rate;
+};
+
+// Adds exp(neg_rate * distance) over the n (8 or 16) lanes from lane `first` of the
+// row's distances r; lanes at or past `count` add 0.
+template <int n>
+inline void add_lanes(float* row, const float* r, int count, float neg_rate)
+{
+    for (int t = 0; t < n; t++) {
+        const float w = t < count ? 1.0f : 0.0f;
+        row[t] += w * exp_nonpositive(neg_rate * r[t]);
+    }
+}
+
+// rows [i0, i1] of the union box [lo, lo + union_lanes); dx2[t] = squared I distance
+// from the sample to the centre of column j0 + t, dy(i) = (i + 0.5 - v) * dq.
+RFML_TARGET_CLONES
+void accumulate_small(const small_window* windows,
+                      int n_windows,
+                      int width,
+                      int i0,
+                      int i1,
+                      int av,
+                      int j0,
+                      int lo,
+                      double v,
+                      double dq,
+                      const float* dx2)
+{
+    float r[2 * union_lanes] = {};
+    for (int i = i0; i <= i1; i++) {
+        const float dy = static_cast<float>((i + 0.5 - v) * dq);
+        const float dy2 = dy * dy;
+        for (int t = 0; t < union_lanes; t++) {
+            r[t] = std::sqrt(dx2[t] + dy2);
+        }
+        for (int w = 0; w < n_windows; w++) {
+            const small_window& s = windows[w];
+            if (i - av < s.lo || i - av > s.hi) {
+                continue;
+            }
+            const int first = s.lo - lo, count = s.hi - s.lo + 1;
+            float* row = s.acc + static_cast<size_t>(i) * width + j0 + first;
+            if (count <= 8) {
+                add_lanes<8>(row, r + first, count, s.neg_rate);
+            } else {
+                add_lanes<16>(row, r + first, count, s.neg_rate);
+            }
         }
     }
 }
@@ -199,7 +261,8 @@ void constellation_renderer::render_range(const gr_complex* in,
     const double dq = 2.0 * E / H;
     const double dxy = std::hypot(di, dq);
 
-    std::vector<float> acc(d_channels * plane + column_block, 0.0f);
+    // Slack past the last row for whole column blocks and union lanes (they add 0).
+    std::vector<float> acc(d_channels * plane + 2 * union_lanes, 0.0f);
     int max_window = 0;
     for (int b : d_config.windows) {
         max_window = std::max(max_window, b);
@@ -280,6 +343,47 @@ void constellation_renderer::render_range(const gr_complex* in,
             if (deposit) {
                 fft->deposit(
                     av, au, static_cast<float>(u - au), static_cast<float>(v - av));
+            }
+            // Boxes of the channels summed here: [-b, b], or only the exact near field
+            // [-n, n) of a deposited sample in an FFT channel.
+            small_window boxes[max_small];
+            int n_boxes = 0, lo = 0, hi = 0;
+            bool small = d_channels <= max_small;
+            for (size_t k = 0; k < d_channels && small; k++) {
+                const int b = d_config.windows[k];
+                const bool near = deposit && d_fft_channel[k];
+                boxes[k] = { acc.data() + k * plane,
+                             near ? -decay_fft::near : -b,
+                             near ? decay_fft::near - 1 : b,
+                             static_cast<float>(-d_config.rates[k] / dxy) };
+                lo = std::min(lo, boxes[k].lo);
+                hi = std::max(hi, boxes[k].hi);
+                n_boxes++;
+            }
+            // Lanes past the box add 0 (into the next row or the slack at the end).
+            small = small && hi - lo < union_lanes && au + lo >= 0 && au + hi < W;
+            if (small) {
+                float ux2[union_lanes];
+                for (int t = 0; t < union_lanes; t++) {
+                    const float dx = static_cast<float>((au + lo + t + 0.5 - u) * di);
+                    ux2[t] = dx * dx;
+                }
+                const long i0 = std::max(av + lo, 0L),
+                           i1 = std::min(av + hi, long(H) - 1);
+                if (i0 <= i1) {
+                    accumulate_small(boxes,
+                                     n_boxes,
+                                     W,
+                                     int(i0),
+                                     int(i1),
+                                     int(av),
+                                     int(au + lo),
+                                     lo,
+                                     v,
+                                     dq,
+                                     ux2);
+                }
+                continue;
             }
             for (size_t k = 0; k < d_channels; k++) {
                 // Window offsets [-b, b]; with the FFT only the exact near field [-n, n).

@@ -299,8 +299,9 @@ decay_fft::decay_fft(int height,
     const size_t plane = d_plane;
     const size_t half = static_cast<size_t>(d_ny) * d_nxc;
     d_blocks = (d_nxc + block_columns - 1) / block_columns;
-    d_kernels.assign(
-        2 * static_cast<size_t>(d_blocks) * d_ny * d_channels * rank * block_columns, 0.0f);
+    d_kernels.assign(2 * static_cast<size_t>(d_blocks) * d_ny * d_channels * rank *
+                         block_columns,
+                     0.0f);
 
     std::lock_guard<std::mutex> lock(gr::fft::planner::mutex());
     float* real = fftw_array<float>(plane);
@@ -314,13 +315,32 @@ decay_fft::decay_fft(int height,
     d_row_forward = fftwf_plan_dft_r2c_1d(d_nx, real, spec, FFTW_MEASURE);
     d_row_backward = fftwf_plan_dft_c2r_1d(d_nx, spec, real, FFTW_MEASURE);
     auto columns = [&](int howmany, int sign) {
-        return sign == FFTW_FORWARD
-                   ? fftwf_plan_many_dft(1, &n_col, howmany, spec, nullptr, stride, 1,
-                                         block, nullptr, block_columns, 1, sign,
-                                         FFTW_MEASURE)
-                   : fftwf_plan_many_dft(1, &n_col, howmany, block, nullptr,
-                                         block_columns, 1, spec, nullptr, stride, 1,
-                                         sign, FFTW_MEASURE);
+        return sign == FFTW_FORWARD ? fftwf_plan_many_dft(1,
+                                                          &n_col,
+                                                          howmany,
+                                                          spec,
+                                                          nullptr,
+                                                          stride,
+                                                          1,
+                                                          block,
+                                                          nullptr,
+                                                          block_columns,
+                                                          1,
+                                                          sign,
+                                                          FFTW_MEASURE)
+                                    : fftwf_plan_many_dft(1,
+                                                          &n_col,
+                                                          howmany,
+                                                          block,
+                                                          nullptr,
+                                                          block_columns,
+                                                          1,
+                                                          spec,
+                                                          nullptr,
+                                                          stride,
+                                                          1,
+                                                          sign,
+                                                          FFTW_MEASURE);
     };
     d_col_forward = columns(block_columns, FFTW_FORWARD);
     d_col_backward = columns(block_columns, FFTW_BACKWARD);
@@ -413,8 +433,8 @@ decay_fft::workspace::workspace(const decay_fft& engine) : d_engine(engine)
     const size_t rows = static_cast<size_t>(engine.d_ny);
     d_planes = fftw_array<float>(engine.d_plane * rank);
     d_rows = fftw_array<fftwf_complex>(engine.d_bins * rank);
-    d_block = fftw_array<fftwf_complex>((rank + engine.d_channels) * rows *
-                                        block_columns);
+    d_block =
+        fftw_array<fftwf_complex>((rank + engine.d_channels) * rows * block_columns);
     d_channel = fftw_array<fftwf_complex>(engine.d_bins * engine.d_channels);
     d_line = fftw_array<float>(engine.d_nx);
     std::fill(d_planes, d_planes + engine.d_plane * rank, 0.0f);
@@ -510,7 +530,8 @@ void decay_fft::workspace::finish(float* const* dst)
     }
     for (int c0 = 0; c0 < e.d_nxc; c0 += block_columns) {
         const int n = std::min(block_columns, e.d_nxc - c0);
-        const fftwf_plan forward = n == block_columns ? e.d_col_forward : e.d_tail_forward;
+        const fftwf_plan forward =
+            n == block_columns ? e.d_col_forward : e.d_tail_forward;
         const fftwf_plan backward =
             n == block_columns ? e.d_col_backward : e.d_tail_backward;
         for (int l = 0; l < rank; l++) {
@@ -530,7 +551,8 @@ void decay_fft::workspace::finish(float* const* dst)
     }
     for (size_t k = 0; k < e.d_channels; k++) {
         for (int i = 0; i < e.d_height; i++) {
-            fftwf_execute_dft_c2r(e.d_row_backward, d_channel + k * bins + i * stride, d_line);
+            fftwf_execute_dft_c2r(
+                e.d_row_backward, d_channel + k * bins + i * stride, d_line);
             float* row = dst[k] + static_cast<size_t>(i) * e.d_width;
             for (int j = 0; j < e.d_width; j++) {
                 row[j] += d_line[j];
@@ -540,7 +562,8 @@ void decay_fft::workspace::finish(float* const* dst)
     for (size_t r = 0; r < ny; r++) {
         if (d_row_used[r]) {
             for (int l = 0; l < rank; l++) {
-                std::memset(d_rows + l * bins + r * stride, 0, stride * sizeof(fftwf_complex));
+                std::memset(
+                    d_rows + l * bins + r * stride, 0, stride * sizeof(fftwf_complex));
             }
             d_row_used[r] = 0;
         }

@@ -84,12 +84,12 @@ public:
 
     private:
         const decay_fft& d_engine;
-        float* d_planes;             // rank planes of ny x nx, zero but for deposits
-        fftwf_complex* d_rows;       // rank planes of ny x stride, zero but row_used
-        fftwf_complex* d_block;      // (rank + channels) x ny x block columns
-        fftwf_complex* d_channel;    // channels x ny x stride
-        float* d_line;               // one output row of nx
-        std::vector<size_t> d_used;  // deposited plane positions
+        float* d_planes;              // rank planes of ny x nx, zero but for deposits
+        fftwf_complex* d_rows;        // rank planes of ny x stride, zero but row_used
+        fftwf_complex* d_block;       // (rank + channels) x ny x block columns
+        fftwf_complex* d_channel;     // channels x ny x stride
+        float* d_line;                // one output row of nx
+        std::vector<size_t> d_used;   // deposited plane positions
         std::vector<char> d_row_used; // per row of the planes
     };
 
@@ -113,11 +113,11 @@ private:
                    block_columns +
                col % block_columns;
     }
-    fftwf_plan d_row_forward = nullptr;    // r2c of one row
-    fftwf_plan d_row_backward = nullptr;   // c2r of one row
-    fftwf_plan d_col_forward = nullptr;    // block_columns columns, rows -> block
-    fftwf_plan d_col_backward = nullptr;   // block_columns columns, block -> channel
-    fftwf_plan d_tail_forward = nullptr;   // the last nxc % block_columns columns
+    fftwf_plan d_row_forward = nullptr;  // r2c of one row
+    fftwf_plan d_row_backward = nullptr; // c2r of one row
+    fftwf_plan d_col_forward = nullptr;  // block_columns columns, rows -> block
+    fftwf_plan d_col_backward = nullptr; // block_columns columns, block -> channel
+    fftwf_plan d_tail_forward = nullptr; // the last nxc % block_columns columns
     fftwf_plan d_tail_backward = nullptr;
 
     // Deposit basis: psi_l(d) = sum_m d_project[l][m] * monomial_m(d).

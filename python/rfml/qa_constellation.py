@@ -126,6 +126,14 @@ class qa_constellation(gr_unittest.TestCase):
         self.assertEqual(got.shape, (2, 3, 224, 224))
         self.assertLess(relative_error(got, want), 1e-5)
 
+    def test_decay_small_windows_match_reference(self):
+        # windows up to 7 pixels are summed together over the union of their boxes
+        iq = noisy(self.rng, (2, 300), 1.1)  # boxes crossing every edge included
+        rates, windows = (1.0, 0.7, 0.5), (3, 5, 7)
+        want = reference_decay(iq, rates=rates, windows=windows)
+        got = rfml.render_constellations(iq, rates=rates, windows=windows)
+        self.assertLess(relative_error(got, want), 1e-5)
+
     def test_decay_fft_matches_reference(self):
         for iq in (
             noisy(self.rng, (2, 256), 1.1),  # many samples near or past the edge
