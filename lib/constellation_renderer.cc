@@ -116,8 +116,7 @@ void accumulate_window(float* acc,
 }
 
 // The small windows of one sample, all channels at once: the union of their boxes is
-// at most union_lanes columns wide and lies inside the image columns, starting at
-// image column j0.
+// at most union_lanes pixels wide and lies inside the image columns.
 constexpr int union_lanes = 16;
 
 struct small_window {
@@ -126,19 +125,11 @@ struct small_window {
     float neg_rate;
 };
 
-// Adds exp(neg_rate * distance) over the n (8 or 16) lanes from lane `first` of the
-// row's distances r; lanes at or past `count` add 0.
-template <int n>
-inline void add_lanes(float* row, const float* r, int count, float neg_rate)
-{
-    for (int t = 0; t < n; t++) {
-        const float w = t < count ? 1.0f : 0.0f;
-        row[t] += w * exp_nonpositive(neg_rate * r[t]);
-    }
-}
-
-// rows [i0, i1] of the union box [lo, lo + union_lanes); dx2[t] = squared I distance
-// from the sample to the centre of column j0 + t, dy(i) = (i + 0.5 - v) * dq.
+// Rows [i0, i1] of the union box [lo, hi]^2 around the anchor (av, j0 - lo); dx2[t] =
+// squared I distance from the sample to the centre of column j0 + t, dy(i) = (i + 0.5 -
+// v) * dq. The distances over the union box, and then each window's weights over its
+// own box, are stored flat (row after row, no padding) so that every vector lane is a
+// pixel of the box.
 RFML_TARGET_CLONES
 void accumulate_small(const small_window* windows,
                       int n_windows,
@@ -148,29 +139,54 @@ void accumulate_small(const small_window* windows,
                       int av,
                       int j0,
                       int lo,
+                      int hi,
                       double v,
                       double dq,
                       const float* dx2)
 {
-    float r[2 * union_lanes] = {};
-    for (int i = i0; i <= i1; i++) {
-        const float dy = static_cast<float>((i + 0.5 - v) * dq);
+    constexpr int L = union_lanes;
+    const int U = hi - lo + 1, rows = i1 - i0 + 1;
+    float r[L * L], e[L * L];
+    for (int t = 0; t < rows; t++) {
+        const float dy = static_cast<float>((i0 + t + 0.5 - v) * dq);
         const float dy2 = dy * dy;
-        for (int t = 0; t < union_lanes; t++) {
-            r[t] = std::sqrt(dx2[t] + dy2);
+        for (int j = 0; j < U; j++) {
+            r[t * U + j] = dx2[j] + dy2;
         }
-        for (int w = 0; w < n_windows; w++) {
-            const small_window& s = windows[w];
-            if (i - av < s.lo || i - av > s.hi) {
-                continue;
+    }
+    const int n_r = rows * U;
+    for (int q = 0; q < n_r; q++) {
+        r[q] = std::sqrt(r[q]);
+    }
+    for (int w = 0; w < n_windows; w++) {
+        const small_window s = windows[w];
+        const int t0 = std::max(i0, av + s.lo) - i0, t1 = std::min(i1, av + s.hi) - i0;
+        const int first = s.lo - lo, count = s.hi - s.lo + 1;
+        if (t0 > t1) {
+            continue;
+        }
+        int n = 0;
+        if (count == U) {
+            n = (t1 - t0 + 1) * U;
+            std::memcpy(e, r + t0 * U, n * sizeof(float));
+        } else {
+            for (int t = t0; t <= t1; t++) {
+                for (int j = 0; j < count; j++) {
+                    e[n + j] = r[t * U + first + j];
+                }
+                n += count;
             }
-            const int first = s.lo - lo, count = s.hi - s.lo + 1;
-            float* row = s.acc + static_cast<size_t>(i) * width + j0 + first;
-            if (count <= 8) {
-                add_lanes<8>(row, r + first, count, s.neg_rate);
-            } else {
-                add_lanes<16>(row, r + first, count, s.neg_rate);
+        }
+        for (int q = 0; q < n; q++) {
+            e[q] = exp_nonpositive(s.neg_rate * e[q]);
+        }
+        const float* src = e;
+        for (int t = t0; t <= t1; t++) {
+            float* row = s.acc + static_cast<size_t>(i0 + t) * width + j0 + first;
+            for (int j = 0; j < count; j++) {
+                row[j] += src[j];
             }
+            src += count;
         }
     }
 }
@@ -261,8 +277,7 @@ void constellation_renderer::render_range(const gr_complex* in,
     const double dq = 2.0 * E / H;
     const double dxy = std::hypot(di, dq);
 
-    // Slack past the last row for whole column blocks and union lanes (they add 0).
-    std::vector<float> acc(d_channels * plane + 2 * union_lanes, 0.0f);
+    std::vector<float> acc(d_channels * plane + column_block, 0.0f);
     int max_window = 0;
     for (int b : d_config.windows) {
         max_window = std::max(max_window, b);
@@ -360,7 +375,6 @@ void constellation_renderer::render_range(const gr_complex* in,
                 hi = std::max(hi, boxes[k].hi);
                 n_boxes++;
             }
-            // Lanes past the box add 0 (into the next row or the slack at the end).
             small = small && hi - lo < union_lanes && au + lo >= 0 && au + hi < W;
             if (small) {
                 float ux2[union_lanes];
@@ -379,6 +393,7 @@ void constellation_renderer::render_range(const gr_complex* in,
                                      int(av),
                                      int(au + lo),
                                      lo,
+                                     hi,
                                      v,
                                      dq,
                                      ux2);
