@@ -203,19 +203,25 @@ def test_linear_probe_on_frozen_features():
 
 def test_small_tsnet_forward_throughput():
     """The shipped preset must keep up with 2 MS/s at L = 1024 on 2 CPU threads. CPU time
-    (not wall time) is measured, so other jobs on the machine do not decide the result; the
-    model alone is asked for 2/3 of the target, the block's share of the budget aside."""
+    (not wall time) of one thread is measured, so other jobs on the machine do not decide the
+    result (with several threads, waiting threads spin and count as CPU time): one core
+    alone must give 2/3 of the target, i.e. 1333 vectors/s."""
     import time
 
     model = tsnet.build("small").eval()
     x = torch.randn(256, 2, 1024)
     best = float("inf")
-    with torch.inference_mode():
-        model(x)
-        for _ in range(5):
-            t0 = time.process_time()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
             model(x)
-            best = min(best, (time.process_time() - t0) / torch.get_num_threads())
+            for _ in range(5):
+                t0 = time.process_time()
+                model(x)
+                best = min(best, time.process_time() - t0)
+    finally:
+        torch.set_num_threads(threads)
     assert 256 / best > 1333, f"{256 / best:.0f} vectors/s"
 
 

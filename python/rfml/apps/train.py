@@ -10,6 +10,7 @@ Stages::
     rfml train baseline --data train.h5 --out out/baseline_small.safetensors
     rfml train few-labels --data train.h5 --init out/tsddae_pre.safetensors --test test.h5 \\
         --labels 25,100 --record-into out/tsddae_small.safetensors
+    rfml train shipped    # every shipped file, from data generation to plots (apps/shipped.py)
 
 ``--data`` is any file ``read_dataset`` reads (gr-rfml HDF5, RadioML 2016.10A / 2018.01A).
 ``finetune`` without ``--init`` trains the same network from scratch. ``few-labels`` runs
@@ -24,18 +25,22 @@ import shlex
 import time
 from pathlib import Path
 
-STAGES = ("pretrain", "finetune", "cam", "baseline", "few-labels")
+from . import shipped
+
+STAGES = ("pretrain", "finetune", "cam", "baseline", "few-labels", "shipped")
 KIND_OF_STAGE = {"pretrain": "tsddae", "finetune": "tsddae", "cam": "cam", "baseline": "baseline"}
 
 ARCHITECTURE = {
     "tsddae": (
-        "TS-Net: the vector is cut into tokens of `patch` samples (a stride-4 convolution, "
-        "then one strided convolution per patch) for a temporal self-attention encoder, "
-        "and its centred unitary spectrum (Re, Im, log power per bin) into tokens of `patch` "
-        "bins for a spectral encoder (depthwise convolution, squeeze-excitation channel "
-        "attention); the branches alternate and exchange gated pooled context every layer; "
-        "the classifier sees the diffusion step t = 4 and the mean-pooled tokens of both "
-        "branches (2C -> head_hidden -> PReLU -> classes)."
+        "TS-Net: a token stands for `patch` consecutive samples or spectral bins. Time "
+        "tokens: two convolution layers over the I/Q samples (kernel 7 stride 2, kernel 5, "
+        "batch norm, ReLU, max-pool 2 each), then a strided convolution over each patch; "
+        "they feed a temporal self-attention encoder. Spectral tokens: a strided convolution "
+        "over each `patch` bins of the centred unitary spectrum (Re, Im, log power) and the "
+        "log power spectrum of x^2; they feed a spectral encoder (depthwise convolution, "
+        "squeeze-excitation channel attention). The branches alternate and exchange gated "
+        "pooled context every layer; the classifier sees the diffusion step t = 4 and the "
+        "mean-pooled tokens of both branches (2C -> head_hidden -> PReLU -> classes)."
     ),
     "cam": (
         "GAP CNN: convolution / batch norm / ReLU layers (max-pool 2 after the first "
@@ -59,9 +64,8 @@ def get_args_parser():
     p.add_argument("stage", choices=STAGES, help="what to train")
     p.add_argument(
         "--data",
-        required=True,
         nargs="+",
-        help="training data set file(s); several are concatenated",
+        help="training data set file(s); several are concatenated (not for shipped)",
     )
     p.add_argument("--out", help="checkpoint to write (.safetensors; the .json card beside it)")
     p.add_argument("--init", help="pre-trained TS-DDAE checkpoint (finetune, few-labels)")
@@ -92,6 +96,7 @@ def get_args_parser():
     p.add_argument("--seed", type=int, default=0, help="seed of weights, order and noise")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (%(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    shipped.add_arguments(p)
     return p
 
 
@@ -336,6 +341,7 @@ def _few_labels(args, ds):
                     batch_size=min(64, len(idx)),
                     lr=lr,
                     weight_decay=args.weight_decay,
+                    budget_s=args.budget_min * 60 if args.budget_min else None,
                     seed=args.seed,
                     progress=not args.quiet,
                     desc=f"{arm} n={n}",
@@ -366,6 +372,10 @@ def main(args):
     from ..ml import checkpoint, train
 
     train.set_threads(args.threads)
+    if args.stage == "shipped":
+        return shipped.run(args)
+    if not args.data:
+        raise ValueError(f"`rfml train {args.stage}` needs --data FILE.h5 [FILE.h5 ...]")
     ds = load_data(args.data, args.max_vectors)
     if args.stage == "few-labels":
         _few_labels(args, ds)

@@ -10,9 +10,12 @@ receives the diffusion-step embedding, so the same network denoises at any step 
 pre-training and classifies at the fixed step ``t = FINETUNE_STEP``.
 
 Inputs are raw float32 IQ ``(B, 2, L)``; the model normalises each vector's power itself,
-so callers never preprocess. ``patch`` samples form one token: at ``L = 1024``
-and ``patch = 32`` attention runs over 32 tokens instead of 1024, which keeps the small
-preset fast on a CPU.
+so callers never preprocess. A token stands for ``patch`` consecutive samples (time) or
+frequency bins (spectrum): the small preset (``patch = 64``) attends over L / 64 = 16 time
+tokens, each made by two small convolution layers over the samples and one strided
+convolution over the patch, and 16 spectral tokens, each a strided convolution over 64 bins
+of the spectral features. Attention over 1024 single-sample tokens would be far too slow
+for a CPU in real time.
 """
 
 import math
@@ -40,7 +43,7 @@ PRESETS = {
     # patch = samples (time) or bins (frequency) per token, stem = channels of the
     # convolution that runs over samples before they are grouped into patches.
     "tiny": dict(dim=32, depth=1, heads=2, ffn=64, patch=32, stem=8, head_hidden=64),
-    "small": dict(dim=64, depth=2, heads=4, ffn=128, patch=32, stem=32, head_hidden=128),
+    "small": dict(dim=64, depth=2, heads=4, ffn=128, patch=64, stem=16, head_hidden=128),
     "paper": dict(dim=256, depth=4, heads=16, ffn=512, patch=8, stem=64, head_hidden=256),
 }
 
@@ -288,7 +291,8 @@ class TSNet(nn.Module):
 
     def forward_encoder(self, x, t):
         """x: (B, 2, L) normalised IQ; t: (B,) steps -> time (B, N, C), spectral (B, N, C)."""
-        h = self.time_embed(time_features(x)[:, :TIME_FEATURES]).transpose(1, 2) + self.time_pos
+        tf = x if TIME_FEATURES == 2 else time_features(x)[:, :TIME_FEATURES]
+        h = self.time_embed(tf).transpose(1, 2) + self.time_pos
         fh = self.freq_embed(spectral_features(x)).transpose(1, 2) + self.freq_pos
         temb = self.step_mlp(step_embedding(t, h.shape[-1]))
         for time_layer, freq_layer in zip(self.time_layers, self.freq_layers, strict=True):

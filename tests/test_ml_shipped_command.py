@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`rfml train shipped` end to end at toy scale (tiny preset, a fraction of the data and of
+the time budgets): every step runs, the cards carry every figure, the plots are PNGs, and a
+second run resumes from the work folder without training again."""
+
+import json
+
+import pytest
+from gnuradio.rfml.apps.__main__ import main as rfml
+from gnuradio.rfml.ml import checkpoint
+
+
+@pytest.mark.slow
+def test_shipped_pipeline_at_toy_scale(tmp_path, capsys):
+    out, work, docs = tmp_path / "weights", tmp_path / "work", tmp_path / "docs"
+    argv = ["train", "shipped", "--out-dir", str(out), "--work-dir", str(work), "--docs-dir",
+            str(docs), "--preset", "tiny", "--size-scale", "0.003", "--budget-scale", "0.003",
+            "--threads", "1", "--quiet"]  # fmt: skip
+    assert rfml(argv) == 0
+    for kind in ("tsddae", "cam"):
+        model, card = checkpoint.load(out / f"{kind}_small.safetensors", kind=kind)
+        assert card["command"].startswith("rfml train shipped")
+        assert "--preset tiny" in card["command"]
+        assert set(card["metrics"]["nominal"]["per_snr"]) == {str(s) for s in range(-10, 21)}
+        assert card["data_sets"]["train_rand"]["randomize"] is True
+        assert card["random_ranges"]["samples_per_symbol"] == [4.0, 16.0]
+    card = json.loads((out / "tsddae_small.json").read_text())
+    m = card["metrics"]
+    for test in ("nominal", "sps4", "sps16", "randomized", "freq_offset_0.01", "freq_offset_0.025"):
+        assert 0 <= m[test]["accuracy"] <= 1 and 0 <= m[test]["baseline"]["accuracy"] <= 1
+    few = m["few_labels"]["results"]
+    assert set(few) == {"25", "100"}
+    assert {"pretrained", "scratch", "linear_probe"} <= set(few["25"])
+    assert set(card["training_seconds"]) >= {"pretrain", "finetune", "baseline", "tsddae_total"}
+    for name in ("tsddae_accuracy_vs_snr.png", "tsddae_confusion_-5dB.png"):
+        assert (docs / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    assert rfml(argv) == 0  # resumes: every model is kept
+    assert capsys.readouterr().out.count("exists: kept") == 4
