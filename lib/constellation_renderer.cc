@@ -166,9 +166,12 @@ void accumulate_small(const small_window* windows,
             continue;
         }
         int n = 0;
-        if (count == U) {
+        if (count == U) { // whole rows of the union box: no gather
             n = (t1 - t0 + 1) * U;
-            std::memcpy(e, r + t0 * U, n * sizeof(float));
+            const float* rr = r + t0 * U;
+            for (int q = 0; q < n; q++) {
+                e[q] = exp_nonpositive(s.neg_rate * rr[q]);
+            }
         } else {
             for (int t = t0; t <= t1; t++) {
                 for (int j = 0; j < count; j++) {
@@ -176,9 +179,9 @@ void accumulate_small(const small_window* windows,
                 }
                 n += count;
             }
-        }
-        for (int q = 0; q < n; q++) {
-            e[q] = exp_nonpositive(s.neg_rate * e[q]);
+            for (int q = 0; q < n; q++) {
+                e[q] = exp_nonpositive(s.neg_rate * e[q]);
+            }
         }
         const float* src = e;
         for (int t = t0; t <= t1; t++) {

@@ -197,6 +197,29 @@ class qa_constellation(gr_unittest.TestCase):
         empty = rfml.render_constellations(np.zeros((0, 64), np.complex64), size=(16, 8))
         self.assertEqual(empty.shape, (0, 3, 16, 8))
 
+    def test_render_into_a_given_array(self):
+        iq = noisy(self.rng, (3, 300), 0.8)
+        want = rfml.render_constellations(iq, size=48)
+        out = np.full((3, 3, 48, 48), np.nan, np.float32)  # every pixel is written
+        got = rfml.render_constellations(iq, size=48, out=out)
+        self.assertIs(got, out)
+        np.testing.assert_array_equal(out, want)
+        rfml.render_constellations(iq[::-1].copy(), size=48, out=out)  # reused
+        np.testing.assert_array_equal(out, want[::-1])
+        u8 = np.zeros((3, 1, 48, 48), np.uint8)
+        rfml.render_constellations(iq, mode="histogram", size=48, dtype="uint8", out=u8)
+        np.testing.assert_array_equal(
+            u8, rfml.render_constellations(iq, mode="histogram", size=48, dtype="uint8")
+        )
+        with self.assertRaisesRegex(ValueError, r"shape \(3, 3, 48, 48\)"):
+            rfml.render_constellations(iq, size=48, out=np.zeros((3, 3, 48, 47), np.float32))
+        with self.assertRaisesRegex(ValueError, "C-contiguous"):
+            rfml.render_constellations(
+                iq, size=48, out=np.zeros((3, 3, 48, 96), np.float32)[..., ::2]
+            )
+        with self.assertRaisesRegex(TypeError, "float32"):
+            rfml.render_constellations(iq, size=48, out=np.zeros((3, 3, 48, 48)))
+
     def test_threads_and_torch_input(self):
         iq = noisy(self.rng, (5, 200), 0.8)
         one = rfml.render_constellations(iq, threads=1)
