@@ -146,7 +146,7 @@ void accumulate_small(const small_window* windows,
 {
     constexpr int L = union_lanes;
     const int U = hi - lo + 1, rows = i1 - i0 + 1;
-    float r[L * L], e[L * L];
+    float r[(L + 1) * L], e[(L + 1) * L]; // a row of slack for whole-vector copies
     for (int t = 0; t < rows; t++) {
         const float dy = static_cast<float>((i0 + t + 0.5 - v) * dq);
         const float dy2 = dy * dy;
@@ -158,6 +158,7 @@ void accumulate_small(const small_window* windows,
     for (int q = 0; q < n_r; q++) {
         r[q] = std::sqrt(r[q]);
     }
+    std::fill(r + n_r, r + n_r + L, 0.0f); // read (and not used) by the copies below
     for (int w = 0; w < n_windows; w++) {
         const small_window s = windows[w];
         const int t0 = std::max(i0, av + s.lo) - i0, t1 = std::min(i1, av + s.hi) - i0;
@@ -173,8 +174,8 @@ void accumulate_small(const small_window* windows,
                 e[q] = exp_nonpositive(s.neg_rate * rr[q]);
             }
         } else {
-            for (int t = t0; t <= t1; t++) {
-                for (int j = 0; j < count; j++) {
+            for (int t = t0; t <= t1; t++) { // whole vectors; lanes past count rewritten
+                for (int j = 0; j < L; j++) {
                     e[n + j] = r[t * U + first + j];
                 }
                 n += count;
@@ -191,6 +192,33 @@ void accumulate_small(const small_window* windows,
             }
             src += count;
         }
+    }
+}
+
+// The largest value of a[0, n), or 0 if none is positive.
+RFML_TARGET_CLONES
+float channel_peak(const float* a, size_t n)
+{
+    float m[column_block] = {};
+    size_t p = 0;
+    for (; p + column_block <= n; p += column_block) {
+        for (int t = 0; t < column_block; t++) {
+            m[t] = std::max(m[t], a[p + t]);
+        }
+    }
+    for (; p < n; p++) {
+        m[0] = std::max(m[0], a[p]);
+    }
+    return *std::max_element(m, m + column_block);
+}
+
+// o[p] = a[p] / divisor and a[p] = 0 (the accumulator cleared for the next image).
+RFML_TARGET_CLONES
+void emit_channel(float* a, float* o, size_t n, float divisor)
+{
+    for (size_t p = 0; p < n; p++) {
+        o[p] = a[p] / divisor;
+        a[p] = 0.0f;
     }
 }
 
@@ -451,12 +479,13 @@ void constellation_renderer::render_range(const gr_complex* in,
         }
         for (size_t k = 0; k < d_channels; k++) {
             float* a = acc.data() + k * plane;
-            float peak = 0.0f;
-            if (d_config.normalise) {
-                peak = *std::max_element(a, a + plane);
-            }
+            const float peak = d_config.normalise ? channel_peak(a, plane) : 0.0f;
             const bool divide = d_config.normalise && peak > 0.0f;
             T* o = dst + k * plane;
+            if constexpr (std::is_same_v<T, float>) {
+                emit_channel(a, o, plane, divide ? peak : 1.0f);
+                continue;
+            }
             for (size_t p = 0; p < plane; p++) {
                 const float val = divide ? a[p] / peak : a[p];
                 if constexpr (std::is_same_v<T, uint8_t>) {
