@@ -10,15 +10,18 @@ from gnuradio.rfml.apps.__main__ import main as rfml_main
 def test_bench_classify_quick(tmp_path, capsys):
     out = tmp_path / "bench.json"
     argv = ["bench", "classify", "--vectors", "128", "--batch-sizes", "32,64",
-            "--repeats", "1", "--device", "cpu", "--json", str(out)]  # fmt: skip
+            "--threads", "1,2", "--repeats", "1", "--device", "cpu",
+            "--json", str(out)]  # fmt: skip
     assert rfml_main(argv) == 0
     figures = json.loads(out.read_text())
     assert json.loads(capsys.readouterr().out) == figures
     assert figures["device"].startswith("cpu")
-    assert [row["batch_size"] for row in figures["sweep"]] == [32, 64]
+    settings = [(row["threads"], row["batch_size"]) for row in figures["sweep"]]
+    assert settings == [(1, 32), (1, 64), (2, 32), (2, 64)]
     best = max(figures["sweep"], key=lambda row: row["block_samples_per_s"])
     assert figures["samples_per_s"] == best["block_samples_per_s"] > 0
-    assert figures["best_batch_size"] == best["batch_size"]
+    assert (figures["best_threads"], figures["best_batch_size"]) == (
+        best["threads"], best["batch_size"])  # fmt: skip
     for row in figures["sweep"]:  # whole batches, every vector through the block
         assert row["vectors"] == 128 and row["block_samples_per_s"] > 0
         ratio = row["block_samples_per_s"] / row["bare_forward_samples_per_s"]

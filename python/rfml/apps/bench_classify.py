@@ -1,15 +1,19 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""`rfml bench classify`: samples/s through the tsddae_classifier block, batch size swept.
+"""`rfml bench classify`: samples/s through the tsddae_classifier block, torch threads and
+batch size swept.
 
-Each batch size runs a flowgraph vector source -> head -> tsddae_classifier -> null sink,
-its message port connected to a message_debug (every vector classified, one message and one
-tag each), beside the bare model forward on the same number of vectors in the same run: the
-ratio is what the block's plumbing costs.
-Goal on the 2-core CPU: >= 2 MS/s (a 2 MS/s BladeRF stream classified in real time); on a
-GPU the figure is set against 61.44 MS/s, the BladeRF's top rate.
+Each setting runs a flowgraph vector source -> head -> tsddae_classifier -> null sink, its
+message port connected to a message_debug (every vector classified, one message and one tag
+each), beside the bare model forward on the same number of vectors in the same run: the
+ratio is what the block's plumbing costs. Torch's own threads are swept because on a small
+CPU one thread per forward can beat two: every operator of a two-thread forward waits for
+both threads, and any other busy thread (a flowgraph's other blocks, other programs) stalls
+it. Goal on the 2-core CPU: >= 2 MS/s (a 2 MS/s BladeRF stream classified in real time); on
+a GPU the figure is set against 61.44 MS/s, the BladeRF's top rate.
 """
 
 import argparse
+import os
 import time
 
 BLADERF_MAX_RATE = 61.44e6
@@ -34,7 +38,10 @@ def get_args_parser():
         "--repeats", type=int, default=2, help="measurements per batch size; the best counts"
     )
     parser.add_argument(
-        "--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)"
+        "--threads",
+        default="auto",
+        help="torch CPU threads to sweep, comma-separated; auto = 1 and torch's default on a "
+        "CPU, torch's default on a GPU (default %(default)s)",
     )
     return parser
 
@@ -97,11 +104,15 @@ def run(args):
     from gnuradio import rfml
     from tqdm import tqdm
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    sizes = [int(b) for b in str(args.batch_sizes).split(",") if b.strip()]
-    if not sizes or min(sizes) < 1:
-        raise ValueError(f"--batch-sizes needs positive integers, got {args.batch_sizes!r}")
+    from ..ml.inference import resolve_device
+
+    sizes = _positive_ints(args.batch_sizes, "--batch-sizes")
+    device = resolve_device(args.device)
+    default_threads = torch.get_num_threads()
+    if args.threads == "auto":
+        threads = [default_threads] if device.type == "cuda" else sorted({1, default_threads})
+    else:
+        threads = _positive_ints(args.threads, "--threads")
     length = args.vector_length
     rng = np.random.default_rng(0)
     pool = max(sizes)
@@ -110,38 +121,39 @@ def run(args):
         / np.sqrt(2)
     ).astype(np.complex64)
     rows = []
-    for b in tqdm(sizes, desc="batch sizes", unit="size"):
-        n = -(-max(args.vectors, b) // b) * b
-        clf = rfml.tsddae_classifier(args.model, length, b, args.device)
-        bare = (
-            n
-            * length
-            / min(_bare_forward(clf.predictor, vectors, b, n) for _ in range(args.repeats))
-        )
-        block = (
-            n
-            * length
-            / min(
-                _block_run(rfml.tsddae_classifier(args.model, length, b, args.device), vectors, n)
-                for _ in range(args.repeats)
+    settings = [(t, b) for t in threads for b in sizes]
+    try:
+        for t, b in tqdm(settings, desc="threads x batch size", unit="setting"):
+            torch.set_num_threads(t)
+            n = -(-max(args.vectors, b) // b) * b
+            clf = rfml.tsddae_classifier(args.model, length, b, args.device)
+            bare, block = [], []
+            for _ in range(args.repeats):  # interleaved, so a busy moment hits both alike
+                bare.append(_bare_forward(clf.predictor, vectors, b, n))
+                block.append(
+                    _block_run(rfml.tsddae_classifier(args.model, length, b, args.device),
+                               vectors, n)
+                )  # fmt: skip
+            bare_rate, block_rate = n * length / min(bare), n * length / min(block)
+            rows.append(
+                {
+                    "threads": t,
+                    "batch_size": b,
+                    "vectors": n,
+                    "block_samples_per_s": block_rate,
+                    "bare_forward_samples_per_s": bare_rate,
+                    "block_vs_bare": block_rate / bare_rate,
+                }
             )
-        )
-        rows.append(
-            {
-                "batch_size": b,
-                "vectors": n,
-                "block_samples_per_s": block,
-                "bare_forward_samples_per_s": bare,
-                "block_vs_bare": block / bare,
-            }
-        )
+    finally:
+        torch.set_num_threads(default_threads)
     best = max(rows, key=lambda r: r["block_samples_per_s"])
-    device = str(clf.predictor.device)
-    if device.startswith("cuda"):
-        device += f" ({torch.cuda.get_device_name()})"
+    name = str(clf.predictor.device)
+    if device.type == "cuda":
+        name += f" ({torch.cuda.get_device_name()})"
         target, target_name = BLADERF_MAX_RATE, "bladerf_max_rate"
     else:
-        device += f" ({torch.get_num_threads()} threads)"
+        name += f" ({os.cpu_count()} cores)"
         target, target_name = CPU_GOAL, "cpu_goal"
     card = clf.card or {}
     return {
@@ -149,11 +161,22 @@ def run(args):
         "model_kind": card.get("kind"),
         "model_preset": card.get("preset"),
         "vector_length": length,
-        "device": device,
+        "device": name,
         "sweep": rows,
+        "best_threads": best["threads"],
         "best_batch_size": best["batch_size"],
         "samples_per_s": best["block_samples_per_s"],
         "vectors_per_s": best["block_samples_per_s"] / length,
         target_name: target,
         "ratio_vs_" + target_name: best["block_samples_per_s"] / target,
     }
+
+
+def _positive_ints(text, option):
+    try:
+        values = [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise ValueError(f"{option} needs comma-separated positive integers, got {text!r}")
+    return values
