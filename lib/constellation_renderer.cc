@@ -389,15 +389,29 @@ void constellation_renderer::render_range(const gr_complex* in,
             if (deposit) {
                 fft->deposit(
                     av, au, static_cast<float>(u - au), static_cast<float>(v - av));
+            } else if (d_fft) {
+                // Where the circular convolution would wrap: the same fit, summed here.
+                for (size_t k = 0, f = 0; k < d_channels; k++) {
+                    if (d_fft_channel[k]) {
+                        d_fft->add_far_field(f++,
+                                             acc.data() + k * plane,
+                                             H,
+                                             W,
+                                             av,
+                                             au,
+                                             static_cast<float>(u - au),
+                                             static_cast<float>(v - av));
+                    }
+                }
             }
             // Boxes of the channels summed here: [-b, b], or only the exact near field
-            // [-n, n) of a deposited sample in an FFT channel.
+            // [-n, n) in an FFT channel.
             small_window boxes[max_small];
             int n_boxes = 0, lo = 0, hi = 0;
             bool small = d_channels <= max_small;
             for (size_t k = 0; k < d_channels && small; k++) {
                 const int b = d_config.windows[k];
-                const bool near = deposit && d_fft_channel[k];
+                const bool near = d_fft_channel[k];
                 boxes[k] = { acc.data() + k * plane,
                              near ? -decay_fft::near : -b,
                              near ? decay_fft::near - 1 : b,
@@ -434,7 +448,7 @@ void constellation_renderer::render_range(const gr_complex* in,
             for (size_t k = 0; k < d_channels; k++) {
                 // Window offsets [-b, b]; with the FFT only the exact near field [-n, n).
                 const long b = d_config.windows[k];
-                const bool near = deposit && d_fft_channel[k];
+                const bool near = d_fft_channel[k];
                 const long lo = near ? -long(decay_fft::near) : -b;
                 const long hi = near ? long(decay_fft::near) - 1 : b;
                 const long j0 = std::max(au + lo, 0L),

@@ -355,8 +355,11 @@ decay_fft::decay_fft(int height,
                                  " transform");
     }
     const float scale = 1.0f / (static_cast<float>(d_ny) * d_nx);
+    d_windows = windows;
+    d_tables.resize(d_channels);
     for (size_t k = 0; k < d_channels; k++) {
         const int b = windows[k], side = 2 * b + 1;
+        d_tables[k].assign(static_cast<size_t>(rank) * side * side, 0.0f);
         for (int l = 0; l < rank; l++) {
             std::fill(real, real + plane, 0.0f);
             for (int oy = -b; oy <= b; oy++) {
@@ -372,6 +375,8 @@ decay_fft::decay_fft(int height,
                     const size_t at = static_cast<size_t>((oy + d_ny) % d_ny) * d_nx +
                                       (ox + d_nx) % d_nx;
                     real[at] = static_cast<float>(t);
+                    d_tables[k][(static_cast<size_t>(l) * side + oy + b) * side + ox +
+                                b] = static_cast<float>(t);
                 }
             }
             fftwf_execute_dft_r2c(table, real, spec);
@@ -451,20 +456,73 @@ decay_fft::workspace::~workspace()
     fftwf_free(d_line);
 }
 
+void decay_fft::basis(float dx, float dy, float* psi) const
+{
+    double phi[n_mono];
+    monomials(dx, dy, phi);
+    for (int l = 0; l < rank; l++) {
+        double v = 0.0;
+        for (int m = 0; m < n_mono; m++) {
+            v += d_project[l * n_mono + m] * phi[m];
+        }
+        psi[l] = static_cast<float>(v);
+    }
+}
+
+namespace {
+
+// row[j] += sum_l psi[l] * table_l[j] for j < n; table_l = table + l * step.
+RFML_TARGET_CLONES
+void add_table_row(float* row, const float* table, size_t step, const float* psi, int n)
+{
+    const float p0 = psi[0], p1 = psi[1], p2 = psi[2], p3 = psi[3];
+    static_assert(decay_fft::rank == 4, "add_table_row sums four planes");
+    for (int j = 0; j < n; j++) {
+        row[j] += p0 * table[j] + p1 * table[step + j] + p2 * table[2 * step + j] +
+                  p3 * table[3 * step + j];
+    }
+}
+
+} // namespace
+
+void decay_fft::add_far_field(size_t channel,
+                              float* acc,
+                              int height,
+                              int width,
+                              long row,
+                              long col,
+                              float dx,
+                              float dy) const
+{
+    float psi[rank];
+    basis(dx, dy, psi);
+    const long b = d_windows[channel], side = 2 * b + 1;
+    const long i0 = std::max(row - b, 0L), i1 = std::min(row + b, long(height) - 1);
+    const long j0 = std::max(col - b, 0L), j1 = std::min(col + b, long(width) - 1);
+    if (i0 > i1 || j0 > j1) {
+        return;
+    }
+    const float* table = d_tables[channel].data();
+    const size_t step = static_cast<size_t>(side) * side;
+    for (long i = i0; i <= i1; i++) {
+        add_table_row(acc + static_cast<size_t>(i) * width + j0,
+                      table + (i - row + b) * side + (j0 - col + b),
+                      step,
+                      psi,
+                      int(j1 - j0 + 1));
+    }
+}
+
 void decay_fft::workspace::deposit(long row, long col, float dx, float dy)
 {
     const long ny = d_engine.d_ny, nx = d_engine.d_nx;
     const size_t r = static_cast<size_t>((row + ny) % ny);
     const size_t at = r * nx + (col + nx) % nx;
     const size_t plane = d_engine.d_plane;
-    double phi[n_mono];
-    monomials(dx, dy, phi);
+    float psi[rank];
+    d_engine.basis(dx, dy, psi);
     for (int l = 0; l < rank; l++) {
-        double psi = 0.0;
-        for (int m = 0; m < n_mono; m++) {
-            psi += d_engine.d_project[l * n_mono + m] * phi[m];
-        }
-        d_planes[l * plane + at] += static_cast<float>(psi);
+        d_planes[l * plane + at] += psi[l];
     }
     d_used.push_back(at);
     d_row_used[r] = 1;

@@ -30,7 +30,8 @@ namespace rfml {
  * K at the sample makes the fit poor); the caller renders those exactly. The fit error
  * over the rest of the window is measured at construction (max_fit_error()).
  * The FFT is circular: anchors outside [row_lo, row_hi] x [col_lo, col_hi] would wrap
- * around, so the caller renders such samples exactly instead.
+ * around, so the caller adds the far field of such samples with add_far_field() (the
+ * same fit, summed in the image domain) instead.
  */
 class decay_fft
 {
@@ -57,6 +58,20 @@ public:
     decay_fft& operator=(const decay_fft&) = delete;
 
     int row_lo, row_hi, col_lo, col_hi;
+
+    /*!
+     * Adds the far field of one sample (everything but the near field) to channel k's
+     * H x W accumulator from the same rank-4 fit, in the image domain: for samples
+     * anchored where the circular convolution would wrap (near or past the edge).
+     */
+    void add_far_field(size_t channel,
+                       float* acc,
+                       int height,
+                       int width,
+                       long row,
+                       long col,
+                       float dx,
+                       float dy) const;
     //! Largest |fitted - exact| of one sample's contribution (exact peak = 1).
     double max_fit_error() const { return d_max_fit_error; }
 
@@ -122,6 +137,10 @@ private:
 
     // Deposit basis: psi_l(d) = sum_m d_project[l][m] * monomial_m(d).
     double d_project[rank * n_monomials];
+    void basis(float dx, float dy, float* psi) const;
+    std::vector<int> d_windows;
+    // Per channel: rank tables of (2b+1)^2 far-field values, offsets (oy, ox) row-major.
+    std::vector<std::vector<float>> d_tables;
 };
 
 } // namespace rfml

@@ -189,6 +189,43 @@ BOOST_AUTO_TEST_CASE(small_windows_summed_together_equal_one_window_at_a_time)
     BOOST_CHECK_GT(total, 100.0);
 }
 
+BOOST_AUTO_TEST_CASE(decay_fft_samples_at_the_edge_use_the_same_fit)
+{
+    // Samples anchored near or past the edge (where the circular convolution would
+    // wrap) add the fitted far field in the image domain: each one alone agrees with the
+    // direct sum within the fit bound, and its window is cut at the image edge.
+    render_config c;
+    c.normalise = false;
+    constellation_renderer fft(c);
+    c.method = render_config::render_method::direct;
+    constellation_renderer direct(c);
+    const double pixel = 5.0 / 224;
+    const std::vector<gr_complex> z = {
+        { float(-2.5 + 3.3 * pixel), float(2.5 - 2.6 * pixel) },     // top left corner
+        { float(-2.5 + 220.4 * pixel), float(2.5 - 110.2 * pixel) }, // right edge
+        { float(-2.5 - 20.3 * pixel), float(2.5 - 200.7 * pixel) },  // 20 px left, out
+        { float(-2.5 + 100.5 * pixel), float(2.5 - 243.6 * pixel) }, // 20 px below, out
+    };
+    const size_t plane = 224 * 224;
+    for (const auto& s : z) {
+        std::vector<float> a(fft.image_size()), b(a.size());
+        fft.render(&s, 1, 1, a.data(), nullptr, 1);
+        direct.render(&s, 1, 1, b.data(), nullptr, 1);
+        for (size_t k = 1; k < 3; k++) { // the FFT channels
+            double diff = 0.0, total = 0.0;
+            for (size_t p = k * plane; p < (k + 1) * plane; p++) {
+                diff = std::max(diff, std::fabs(double(a[p]) - b[p]));
+                total += b[p];
+                if (b[p] == 0.0f) {
+                    BOOST_REQUIRE_EQUAL(a[p], 0.0f); // outside the window
+                }
+            }
+            BOOST_CHECK_GT(total, 1.0);
+            BOOST_CHECK_LT(diff, fft.max_fit_error() + 1e-5);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(normalised_channels_peak_at_one_and_threads_agree)
 {
     render_config c;

@@ -48,8 +48,10 @@ struct RFML_API render_config {
     /*!
      * How decay channels with windows of at least fft_min_window pixels are summed:
      * fft = a rank-4 least-squares fit in the sub-pixel offset + FFT convolution, with
-     * the 8x8 pixels around each sample and samples near the image edge summed directly
-     * (one sample's contribution is off by at most 1.8e-3 of its peak, see
+     * the 8x8 pixels around each sample summed exactly (samples anchored near or past
+     * the image edge, where the circular convolution would wrap, add the same fit in the
+     * image domain instead; one sample's contribution is off by at most 1.8e-3 of its
+     * peak, see
      * max_fit_error(); whole images agree with direct sums within 1e-3 of the channel
      * maximum, a quarter of one uint8 step of 1/255); direct = every window pixel summed
      * directly (float32 exact, about 10x slower).

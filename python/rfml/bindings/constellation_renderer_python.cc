@@ -36,8 +36,8 @@ Args:
         "max" for decay, "none" for histogram.
     dtype (str or numpy.dtype): float32, or uint8 (floor(255 * value), saturated).
     method (str): how decay windows of 12 pixels or more are summed: "fft" (a fit in
-        the sub-pixel offset + FFT convolution; the pixels near each sample and samples
-        near the image edge stay exact; agrees with "direct" within 1e-3 of the channel
+        the sub-pixel offset + FFT convolution, the 8x8 pixels around each sample
+        exact; agrees with "direct" within 1e-3 of the channel
         maximum, a quarter of a uint8 step) or "direct" (every window pixel; float32
         exact, about 10x slower).
     threads (int): worker threads, 0 = all cores.
