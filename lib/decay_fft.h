@@ -40,9 +40,6 @@ public:
     //! Planes (FFTs) per image: the best shared basis of this rank within the monomials.
     static constexpr int rank = 4;
     static constexpr int near = 4;
-    //! Spectrum columns transformed and multiplied together (in cache).
-    static constexpr int block_columns = 8;
-
     //! Shared, cached per geometry: height, width, the channels' rates and windows.
     static std::shared_ptr<const decay_fft> get(int height,
                                                 int width,
@@ -90,10 +87,10 @@ public:
          * Convolves the deposits and adds channel k of the result to the H x W image
          * dst[k] for every channel; then clears the deposits.
          *
-         * Row-column FFTs: r2c of the rows that hold deposits only; then, one block of
-         * spectrum columns at a time (in cache), the column FFTs of every plane, the
-         * products with the kernel spectra and the inverse column FFTs of every channel;
-         * last the c2r of the H rows that are output.
+         * Row-column FFTs: r2c of the rows that hold deposits only; then, one spectrum
+         * column at a time (in cache), the column FFTs of every plane, the products with
+         * the kernel spectra and the inverse column FFTs of every channel; last the c2r
+         * of the H rows that are output.
          */
         void finish(float* const* dst);
 
@@ -101,7 +98,7 @@ public:
         const decay_fft& d_engine;
         float* d_planes;              // rank planes of ny x nx, zero but for deposits
         fftwf_complex* d_rows;        // rank planes of ny x stride, zero but row_used
-        fftwf_complex* d_block;       // (rank + channels) x ny x block columns
+        fftwf_complex* d_column;      // (rank + channels) x ny: one spectrum column
         fftwf_complex* d_channel;     // channels x ny x stride
         float* d_line;                // one output row of nx
         std::vector<size_t> d_used;   // deposited plane positions
@@ -115,25 +112,18 @@ private:
     size_t d_bins;   // ny * d_stride
     size_t d_channels;
     double d_max_fit_error = 0.0;
-    int d_blocks; // column blocks of the spectra
     // Kernel spectra scaled by 1 / (ny * nx), complex (re, im), in the order finish()
-    // reads them: [column block][row][channel][basis][column in block].
+    // reads them: [column][channel][basis][row].
     std::vector<float> d_kernels;
     size_t kernel_index(int row, int col, size_t channel, int basis) const
     {
-        return (((static_cast<size_t>(col / block_columns) * d_ny + row) * d_channels +
-                 channel) *
-                    rank +
-                basis) *
-                   block_columns +
-               col % block_columns;
+        return ((static_cast<size_t>(col) * d_channels + channel) * rank + basis) * d_ny +
+               row;
     }
     fftwf_plan d_row_forward = nullptr;  // r2c of one row
     fftwf_plan d_row_backward = nullptr; // c2r of one row
-    fftwf_plan d_col_forward = nullptr;  // block_columns columns, rows -> block
-    fftwf_plan d_col_backward = nullptr; // block_columns columns, block -> channel
-    fftwf_plan d_tail_forward = nullptr; // the last nxc % block_columns columns
-    fftwf_plan d_tail_backward = nullptr;
+    fftwf_plan d_col_forward = nullptr;  // one column of the row spectra -> contiguous
+    fftwf_plan d_col_backward = nullptr; // contiguous -> one column of a channel
 
     // Deposit basis: psi_l(d) = sum_m d_project[l][m] * monomial_m(d).
     double d_project[rank * n_monomials];
