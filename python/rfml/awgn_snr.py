@@ -1,10 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""awgn_snr: white Gaussian noise at an exact SNR per vector (dsp.add_awgn)."""
+"""awgn_snr: white Gaussian noise at an exact SNR per vector (rfml.add_awgn, C++)."""
 
 import numpy as np
 from gnuradio import gr
 
-from . import dsp
 from .ml.contract import DEFAULT_VECTOR_LENGTH
 
 BUFFER_ITEMS = 65536  # minimum output buffer, samples
@@ -15,10 +14,11 @@ class awgn_snr(gr.sync_block):
 
     The stream is cut into consecutive vectors of ``vector_length`` samples; on each the
     signal power is measured and noise of power ``P_signal / 10**(snr_db/10)`` measured
-    over that vector is added (``dsp.add_awgn``; eq. 2 of the CAE/CAM report, per
-    vector). A vector with zero power or a NaN/Inf sample comes out as zeros on both
-    outputs and is counted (``invalid_count()``, reported in the log when the flowgraph
-    stops); the flowgraph keeps running. Samples are passed in whole vectors only: at the
+    over that vector is added (``rfml.add_awgn``: ``dsp.add_awgn`` in C++, the noise from
+    ``rfml.gaussian_rng``; eq. 2 of the CAE/CAM report, per vector). A vector with zero
+    power or a NaN/Inf sample comes out as zeros on both outputs and is counted
+    (``invalid_count()``, reported in the log when the flowgraph stops); the flowgraph
+    keeps running. Samples are passed in whole vectors only: at the
     end of a finite stream, a last partial vector is not output.
 
     Input: complex stream. Outputs: 0 = signal + noise; 1 (optional) = the noise alone.
@@ -40,7 +40,10 @@ class awgn_snr(gr.sync_block):
             raise ValueError(f"vector_length must be >= 1, got {vector_length}")
         self.vector_length = int(vector_length)
         self.set_snr_db(snr_db)
-        self._rng = np.random.default_rng(seed)
+        from .rfml_python import add_awgn, gaussian_rng  # the C++ kernel, built
+
+        self._add_awgn = add_awgn
+        self._rng = gaussian_rng(int(seed))
         self._invalid = 0
         self._vectors = 0
         self.set_output_multiple(self.vector_length)
@@ -71,9 +74,9 @@ class awgn_snr(gr.sync_block):
     def work(self, input_items, output_items):
         n = len(output_items[0]) // self.vector_length * self.vector_length
         x = input_items[0][:n].reshape(-1, self.vector_length)  # (vectors, L)
-        y, noise, valid = dsp.add_awgn(x, self._snr_db, self._rng)
+        y, noise, valid = self._add_awgn(x, self._snr_db, self._rng, len(output_items) > 1)
         output_items[0][:n] = y.reshape(-1)
-        if len(output_items) > 1:
+        if noise is not None:
             output_items[1][:n] = noise.reshape(-1)
         self._invalid += int(np.count_nonzero(~valid))
         self._vectors += len(valid)

@@ -4,8 +4,9 @@
 Each *job* is one short flowgraph branch ``mod_source -> loopback -> capture`` that yields
 ``chunk`` vectors of one class (consecutive windows of the stream, separated by random gaps
 so that vectors do not start on symbol boundaries); noise is added afterwards with
-:func:`gnuradio.rfml.dsp.add_awgn` (the function the ``awgn_snr`` block uses), so ``clean``
-and ``iq`` are the same vector before and after noise. Several jobs run side by side in one
+``rfml.add_awgn_planar`` (the C++ kernel the ``awgn_snr`` block uses, exact SNR per vector,
+written straight into the file's (N, 2, L) layout), so ``clean`` and ``iq`` are the same
+vector before and after noise. Several jobs run side by side in one
 top block, and the next flowgraph runs while the previous one's noise is added and written
 (or, with ``workers > 1``, whole batches run in worker processes; the file is the same).
 
@@ -441,26 +442,55 @@ class _Run:
         return out
 
 
-def _noisy(item):
-    job, rng, clean, snr, params = item
-    iq, _, valid = dsp.add_awgn(clean, snr, rng)
-    return job, iq, clean, snr, params, int(np.count_nonzero(~valid))
+def _add_noise(items, pool=None):
+    """Adds the noise to a batch's captured vectors, job by job (in ``pool`` when given:
+    the C++ kernel releases the GIL).
+
+    Returns:
+        dict: ``row`` (first row), ``iq`` and ``clean`` float32 (n, 2, L), ``label`` (n,),
+        ``snr`` (n,), ``params`` {name: (n,)}, ``invalid`` and ``samples`` (captured).
+    """
+    from .rfml_python import add_awgn_planar, gaussian_rng  # the C++ kernel, built
+
+    jobs = [item[0] for item in items]
+    n, length = sum(j.n for j in jobs), items[0][2].shape[1]
+    iq = np.empty((n, 2, length), np.float32)
+    clean = np.empty((n, 2, length), np.float32)
+    rows = np.cumsum([0] + [j.n for j in jobs])
+
+    def noisy(k):
+        job, rng, vectors, snr, _ = items[k]
+        noise_rng = gaussian_rng(int(rng.integers(2**63)))
+        a, b = rows[k], rows[k + 1]
+        return add_awgn_planar(vectors, snr, noise_rng, iq=iq[a:b], clean=clean[a:b])[2]
+
+    invalid = list((pool.map if pool else map)(noisy, range(len(items))))
+    return {
+        "row": jobs[0].row,
+        "iq": iq,
+        "clean": clean,
+        "label": np.concatenate([np.full(j.n, j.label, dtype=np.int64) for j in jobs]),
+        "snr": np.concatenate([item[3] for item in items]),
+        "params": {k: np.concatenate([item[4][k] for item in items]) for k in PARAM_DTYPES},
+        "invalid": sum(invalid),
+        "samples": sum(int(item[4]["start"][-1]) + length for item in items),
+    }
 
 
 def _run_batch(cfg, batch):
     """Runs one flowgraph batch and adds the noise (in a worker process)."""
-    return [_noisy(item) for item in _Run(cfg, batch).start().finish(cfg)]
+    return _add_noise(_Run(cfg, batch).start().finish(cfg))
 
 
 def _batches_in_process(cfg, batches):
-    """Yields each batch's results; the next flowgraph runs while noise is added (numpy
-    releases the GIL, so two threads do it)."""
+    """Yields each batch's results; the next flowgraph runs while noise is added (the
+    kernel releases the GIL, so two threads do it)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending = _Run(cfg, batches[0]).start() if batches else None
         for b in range(len(batches)):
             results = pending.finish(cfg)
             pending = _Run(cfg, batches[b + 1]).start() if b + 1 < len(batches) else None
-            yield list(pool.map(_noisy, results))
+            yield _add_noise(results, pool)
 
 
 def _batches_in_workers(cfg, batches):
@@ -510,20 +540,12 @@ def generate(cfg, out_path, progress=None):
 
 
 def _write_batches(cfg, source, writer, stats, progress):
-    for results in source:
+    for r in source:
         # the jobs of a batch are consecutive rows: one write per data set
-        jobs = [r[0] for r in results]
-        writer.write(
-            jobs[0].row,
-            np.concatenate([r[1] for r in results]),
-            np.concatenate([r[2] for r in results]),
-            np.concatenate([np.full(j.n, j.label, dtype=np.int64) for j in jobs]),
-            np.concatenate([r[3] for r in results]),
-            {k: np.concatenate([r[4][k] for r in results]) for k in PARAM_DTYPES},
-        )
-        n = sum(j.n for j in jobs)
+        writer.write(r["row"], r["iq"], r["clean"], r["label"], r["snr"], r["params"])
+        n = len(r["label"])
         stats["vectors"] += n
-        stats["samples"] += sum(int(r[4]["start"][-1]) + cfg.length for r in results)
-        stats["invalid"] += sum(r[5] for r in results)
+        stats["samples"] += r["samples"]
+        stats["invalid"] += r["invalid"]
         if progress:
             progress(n)

@@ -3,7 +3,6 @@
 
 from dataclasses import replace
 
-import numpy as np
 from gnuradio import blocks, filter, gr
 
 from . import dsp
@@ -19,34 +18,15 @@ MODE_ALIASES = {"rf_bist": "rfic_bist"}
 OUTPUT_BUFFER_ITEMS = 65536
 
 
-class _impairment_stage(gr.sync_block):
-    """dsp.apply_impairments (all but the timing drift) over each work() buffer."""
-
-    def __init__(self, imp, seed):
-        gr.sync_block.__init__(
-            self, name="rfml_impairments", in_sig=[np.complex64], out_sig=[np.complex64]
-        )
-        self.set_impairments(imp)
-        self._rng = np.random.default_rng(seed)
-        self._state = None
-
-    def set_impairments(self, imp):
-        self.imp = imp.without_drift()
-
-    def work(self, input_items, output_items):
-        y, self._state = dsp.apply_impairments(input_items[0], self.imp, self._rng, self._state)
-        output_items[0][:] = y
-        return len(y)
-
-
 class loopback(gr.hier_block2):
     """The radio path between a source and the receiver: simulated or a BladeRF.
 
     ``radio="sim"``: the impairments of ``dsp.Impairments`` applied in the physical order
     (sample-clock drift, carrier frequency offset and phase, Wiener phase noise, receive IQ
     imbalance, DC offset): gr-filter's ``mmse_resampler_cc`` for the drift (so the output
-    has about 1 + ppm*1e-6 samples per input sample), then ``dsp.apply_impairments`` over
-    each buffer for the rest, which gives the same bits however the stream is cut into
+    has about 1 + ppm*1e-6 samples per input sample), then the C++ block
+    ``rfml.impairments`` for the rest (``dsp.apply_impairments`` in float32, its phase noise
+    from ``rfml.gaussian_rng``), which gives the same bits however the stream is cut into
     buffers (GNU Radio's rotator_cc does not), so a seed fixes the output. A stage exists
     only when one of its impairments is nonzero at construction (the drift; the others),
     and only then can they be changed while running; all zero passes the stream through
@@ -124,6 +104,8 @@ class loopback(gr.hier_block2):
 
     def _build_sim(self, seed):
         """Each impairment that is nonzero here gets its stage; zero ones are left out."""
+        from .rfml_python import impairments  # the C++ block, built
+
         imp = self.impairments
         self.resampler = self.stage = None
         chain = []
@@ -131,16 +113,27 @@ class loopback(gr.hier_block2):
             self.resampler = filter.mmse_resampler_cc(0.0, self._resamp_ratio())
             chain.append(self.resampler)
         if imp.without_drift() != dsp.Impairments():
-            self.stage = _impairment_stage(imp, seed)
+            self.stage = impairments(**self._stage_params(), seed=int(seed))
             chain.append(self.stage)
         if not chain:
             # Identity, bit for bit (a memcpy; blocks.copy hands on only small chunks).
             chain.append(blocks.vector_to_stream(gr.sizeof_gr_complex, 1))
-        # Big output buffers let the Python blocks (ours and downstream) work on big chunks.
+        # Big output buffers let Python blocks downstream work on big chunks.
         for blk in chain:
             blk.set_log_level("warn")  # not the info line of set_min_output_buffer
             blk.set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
         self.connect(self, *chain, self)
+
+    def _stage_params(self):
+        imp = self.impairments
+        return {
+            "freq_offset": imp.freq_offset,
+            "phase": imp.phase,
+            "phase_noise_std": imp.phase_noise_std,
+            "iq_gain_db": imp.iq_gain_db,
+            "iq_phase_deg": imp.iq_phase_deg,
+            "dc_offset": imp.dc_offset,
+        }
 
     def _resamp_ratio(self):
         return 1.0 / (1.0 + self.impairments.timing_drift_ppm * 1e-6)
@@ -156,7 +149,7 @@ class loopback(gr.hier_block2):
             )
         self.impairments = replace(self.impairments, **changes)
         if self.stage is not None:
-            self.stage.set_impairments(self.impairments)
+            self.stage.set_params(**self._stage_params())
         return True
 
     def set_freq_offset(self, freq_offset):

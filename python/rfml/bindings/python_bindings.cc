@@ -13,6 +13,8 @@ namespace py = pybind11;
 
 void bind_constellation_renderer(py::module& m);
 void bind_constellation(py::module& m);
+void bind_awgn_kernel(py::module& m);
+void bind_impairments(py::module& m);
 
 // import_array() is a macro that returns NULL on failure, hence the helper.
 void* init_numpy()
@@ -30,4 +32,6 @@ PYBIND11_MODULE(rfml_python, m)
 
     bind_constellation_renderer(m);
     bind_constellation(m);
+    bind_awgn_kernel(m);
+    bind_impairments(m);
 }

@@ -1,0 +1,47 @@
+/*
+ * Copyright 2026 gr-rfml authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#ifndef INCLUDED_RFML_IMPAIRMENTS_H
+#define INCLUDED_RFML_IMPAIRMENTS_H
+
+#include <gnuradio/rfml/api.h>
+#include <gnuradio/rfml/impairment_kernel.h>
+#include <gnuradio/sync_block.h>
+
+namespace gr {
+namespace rfml {
+
+/*!
+ * \brief The simulated loopback's receive impairments on a complex stream.
+ * \ingroup rfml
+ *
+ * Carrier frequency offset and phase, Wiener phase noise, IQ imbalance and DC offset,
+ * in that order, by gr::rfml::impairment_kernel (the phase from the absolute sample
+ * index: the same output bits whatever the buffer sizes, so a seed fixes the output).
+ * The stage of rfml.loopback(radio="sim") after the clock-drift resampler.
+ */
+class RFML_API impairments : virtual public gr::sync_block
+{
+public:
+    typedef std::shared_ptr<impairments> sptr;
+
+    /*!
+     * \param params the impairments (see impairment_params)
+     * \param seed seed of the phase noise
+     */
+    static sptr make(const impairment_params& params, uint64_t seed = 0);
+
+    //! New parameters from the next work() call on (a new frequency keeps the phase).
+    virtual void set_params(const impairment_params& params) = 0;
+    virtual impairment_params params() const = 0;
+    //! Samples output so far.
+    virtual uint64_t samples() const = 0;
+};
+
+} // namespace rfml
+} // namespace gr
+
+#endif /* INCLUDED_RFML_IMPAIRMENTS_H */

@@ -1,0 +1,165 @@
+/*
+ * Copyright 2026 gr-rfml authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include <gnuradio/rfml/impairment_kernel.h>
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace gr {
+namespace rfml {
+
+namespace {
+
+constexpr double two_pi = 6.283185307179586;
+constexpr double half_pi = 1.5707963267948966;
+constexpr double two_over_pi = 0.6366197723675814;
+
+// floor(v) for |v| < 2^63 without a library call.
+inline double floor_fast(double v)
+{
+    const double t = static_cast<double>(static_cast<int64_t>(v));
+    return t - (t > v ? 1.0 : 0.0);
+}
+
+// sin and cos of r + q pi/2 for r in [-pi/4, pi/4] (Cephes' single-precision
+// minimax polynomials, within 2 float32 ulps of 1), branch-free so loops vectorise.
+inline void sincos_quadrant(float r, int32_t q, float& s_out, float& c_out)
+{
+    const float z = r * r;
+    const float s =
+        r + r * z * (-1.6666654611e-1f + z * (8.3321608736e-3f + z * -1.9515295891e-4f));
+    const float c = 1.0f - 0.5f * z +
+                    z * z *
+                        (4.166664568298827e-2f +
+                         z * (-1.388731625493765e-3f + z * 2.443315711809948e-5f));
+    const bool swap = q & 1;
+    const float ss = swap ? c : s;
+    const float cc = swap ? s : c;
+    s_out = (q & 2) ? -ss : ss;
+    c_out = ((q + 1) & 2) ? -cc : cc;
+}
+
+void check_finite(double v, const char* name)
+{
+    if (!std::isfinite(v)) {
+        throw std::invalid_argument(std::string("impairments: ") + name +
+                                    " must be finite, got " + std::to_string(v));
+    }
+}
+
+// Block of samples handled per pass: the angles are computed first (float), then
+// applied in a loop the compiler can vectorise.
+constexpr size_t block = 1024;
+
+} // namespace
+
+void impairment_params::check() const
+{
+    check_finite(freq_offset, "freq_offset");
+    check_finite(phase, "phase");
+    check_finite(phase_noise_std, "phase_noise_std");
+    check_finite(iq_gain_db, "iq_gain_db");
+    check_finite(iq_phase_deg, "iq_phase_deg");
+    check_finite(dc_offset.real(), "dc_offset (real part)");
+    check_finite(dc_offset.imag(), "dc_offset (imaginary part)");
+    if (phase_noise_std < 0) {
+        throw std::invalid_argument("impairments: phase_noise_std must be >= 0, got " +
+                                    std::to_string(phase_noise_std));
+    }
+}
+
+impairment_kernel::impairment_kernel(const impairment_params& params, uint64_t seed)
+    : d_rng(seed)
+{
+    params.check();
+    d_freq = params.freq_offset;
+    d_phase_ref = params.phase;
+    set_params(params);
+}
+
+void impairment_kernel::set_params(const impairment_params& params)
+{
+    params.check();
+    if (params.freq_offset != d_freq) { // keep the phase continuous: rebase at sample n
+        const double turns = d_freq * static_cast<double>(d_n - d_n_ref);
+        d_phase_ref =
+            std::fmod(d_phase_ref + two_pi * (turns - std::floor(turns)), two_pi);
+        d_n_ref = d_n;
+        d_freq = params.freq_offset;
+    }
+    const double g = std::pow(10.0, params.iq_gain_db / 20.0);
+    const double phi = params.iq_phase_deg * (M_PI / 180.0);
+    d_iq = params.iq_gain_db != 0 || params.iq_phase_deg != 0;
+    d_iq_a = static_cast<float>(g * std::cos(phi));
+    d_iq_b = static_cast<float>(g * std::sin(phi));
+    d_params = params;
+}
+
+void impairment_kernel::process(const gr_complex* in, gr_complex* out, size_t n)
+{
+    const bool noise = d_params.phase_noise_std > 0;
+    const bool rotate = noise || d_freq != 0 || d_phase_ref != 0;
+    const float sigma = static_cast<float>(d_params.phase_noise_std);
+    const gr_complex dc = d_params.dc_offset;
+    float step[block];
+    float rest[block]; // angle - q pi/2, in [-pi/4, pi/4]
+    int32_t quadrant[block];
+    for (size_t done = 0; done < n; done += block) {
+        const size_t m = std::min(block, n - done);
+        const gr_complex* x = in + done;
+        gr_complex* y = out + done;
+        if (rotate) {
+            if (noise) {
+                d_rng.fill(step, m);
+            }
+            // The angles in double: carrier from the absolute index, plus the walk.
+            const double start = static_cast<double>(d_n - d_n_ref);
+            for (size_t k = 0; k < m; k++) {
+                const double turns = d_freq * (start + static_cast<double>(k));
+                double a = d_phase_ref + two_pi * (turns - floor_fast(turns));
+                if (noise) {
+                    d_wiener += static_cast<double>(step[k] * sigma);
+                    a += d_wiener;
+                }
+                const double q = floor_fast(a * two_over_pi + 0.5);
+                rest[k] = static_cast<float>(a - q * half_pi);
+                quadrant[k] = static_cast<int32_t>(static_cast<int64_t>(q) & 3);
+            }
+            // sin and cos of each angle and the rotation (a loop the compiler
+            // vectorises).
+            for (size_t k = 0; k < m; k++) {
+                float s, c;
+                sincos_quadrant(rest[k], quadrant[k], s, c);
+                const float re = x[k].real();
+                const float im = x[k].imag();
+                y[k] = gr_complex(re * c - im * s, re * s + im * c);
+            }
+            x = y;
+        }
+        if (d_iq) {
+            for (size_t k = 0; k < m; k++) {
+                y[k] =
+                    gr_complex(x[k].real(), d_iq_a * x[k].imag() - d_iq_b * x[k].real());
+            }
+            x = y;
+        }
+        if (dc != gr_complex(0.0f)) {
+            for (size_t k = 0; k < m; k++) {
+                y[k] = x[k] + dc;
+            }
+            x = y;
+        }
+        if (x != y) {
+            std::copy(x, x + m, y);
+        }
+        d_n += m;
+    }
+}
+
+} // namespace rfml
+} // namespace gr
