@@ -63,6 +63,7 @@ void impairment_params::check() const
     check_finite(freq_offset, "freq_offset");
     check_finite(phase, "phase");
     check_finite(phase_noise_std, "phase_noise_std");
+    check_finite(timing_drift_ppm, "timing_drift_ppm");
     check_finite(iq_gain_db, "iq_gain_db");
     check_finite(iq_phase_deg, "iq_phase_deg");
     check_finite(dc_offset.real(), "dc_offset (real part)");
@@ -70,6 +71,10 @@ void impairment_params::check() const
     if (phase_noise_std < 0) {
         throw std::invalid_argument("impairments: phase_noise_std must be >= 0, got " +
                                     std::to_string(phase_noise_std));
+    }
+    if (timing_drift_ppm <= -1e6) {
+        throw std::invalid_argument("impairments: timing_drift_ppm must be > -1e6, got " +
+                                    std::to_string(timing_drift_ppm));
     }
 }
 
@@ -79,6 +84,7 @@ impairment_kernel::impairment_kernel(const impairment_params& params, uint64_t s
     params.check();
     d_freq = params.freq_offset;
     d_phase_ref = params.phase;
+    d_step = 1.0 / (1.0 + params.timing_drift_ppm * 1e-6);
     set_params(params);
 }
 
@@ -92,6 +98,13 @@ void impairment_kernel::set_params(const impairment_params& params)
         d_n_ref = d_n;
         d_freq = params.freq_offset;
     }
+    const double step = 1.0 / (1.0 + params.timing_drift_ppm * 1e-6);
+    if (step != d_step) { // keep the sampling instants continuous: rebase at output k
+        d_t_ref = d_t_ref + static_cast<double>(d_n - d_k_ref) * d_step;
+        d_k_ref = d_n;
+        d_step = step;
+    }
+    d_drift = d_drift || params.timing_drift_ppm != 0;
     const double g = std::pow(10.0, params.iq_gain_db / 20.0);
     const double phi = params.iq_phase_deg * (M_PI / 180.0);
     d_iq = params.iq_gain_db != 0 || params.iq_phase_deg != 0;
@@ -100,7 +113,48 @@ void impairment_kernel::set_params(const impairment_params& params)
     d_params = params;
 }
 
-void impairment_kernel::process(const gr_complex* in, gr_complex* out, size_t n)
+size_t impairment_kernel::process(
+    const gr_complex* in, size_t n_in, gr_complex* out, size_t max_out, size_t& consumed)
+{
+    if (!d_drift) {
+        const size_t n = std::min(n_in, max_out);
+        impair(in, out, n);
+        consumed = n;
+        d_in_base += static_cast<int64_t>(n);
+        return n;
+    }
+    // Cubic Lagrange interpolation at input instants t_k = t_ref + (k - k_ref) step
+    // (rfml.dsp._cubic_resample); input -1 is taken as input 0.
+    const int64_t last = d_in_base + static_cast<int64_t>(n_in) - 1; // newest input
+    size_t produced = 0;
+    for (; produced < max_out; produced++) {
+        const double t = d_t_ref + static_cast<double>(d_n + produced - d_k_ref) * d_step;
+        const double whole = floor_fast(t);
+        const int64_t i = static_cast<int64_t>(whole);
+        if (i + 2 > last) {
+            break;
+        }
+        const double mu = t - whole;
+        const float w_m1 = static_cast<float>(-mu * (mu - 1) * (mu - 2) / 6);
+        const float w_0 = static_cast<float>((mu + 1) * (mu - 1) * (mu - 2) / 2);
+        const float w_1 = static_cast<float>(-(mu + 1) * mu * (mu - 2) / 2);
+        const float w_2 = static_cast<float>((mu + 1) * mu * (mu - 1) / 6);
+        const gr_complex* x = in + (i - d_in_base);
+        const gr_complex before = i >= 1 ? x[-1] : in[0 - d_in_base];
+        out[produced] = w_m1 * before + w_0 * x[0] + w_1 * x[1] + w_2 * x[2];
+    }
+    // Inputs before the next output's first tap are not needed again.
+    const double t_next =
+        d_t_ref + static_cast<double>(d_n + produced - d_k_ref) * d_step;
+    const int64_t keep = static_cast<int64_t>(floor_fast(t_next)) - 1;
+    consumed = static_cast<size_t>(
+        std::clamp<int64_t>(keep - d_in_base, 0, static_cast<int64_t>(n_in)));
+    d_in_base += static_cast<int64_t>(consumed);
+    impair(out, out, produced);
+    return produced;
+}
+
+void impairment_kernel::impair(const gr_complex* in, gr_complex* out, size_t n)
 {
     const bool noise = d_params.phase_noise_std > 0;
     const bool rotate = noise || d_freq != 0 || d_phase_ref != 0;

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """loopback: a simulated RF loopback, or TX and RX through a BladeRF in loopback mode."""
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
-from gnuradio import blocks, filter, gr
+from gnuradio import blocks, gr
 
 from . import dsp
 
@@ -23,14 +23,13 @@ class loopback(gr.hier_block2):
 
     ``radio="sim"``: the impairments of ``dsp.Impairments`` applied in the physical order
     (sample-clock drift, carrier frequency offset and phase, Wiener phase noise, receive IQ
-    imbalance, DC offset): gr-filter's ``mmse_resampler_cc`` for the drift (so the output
-    has about 1 + ppm*1e-6 samples per input sample), then the C++ block
-    ``rfml.impairments`` for the rest (``dsp.apply_impairments`` in float32, its phase noise
-    from ``rfml.gaussian_rng``), which gives the same bits however the stream is cut into
-    buffers (GNU Radio's rotator_cc does not), so a seed fixes the output. A stage exists
-    only when one of its impairments is nonzero at construction (the drift; the others),
-    and only then can they be changed while running; all zero passes the stream through
-    unchanged, bit for bit.
+    imbalance, DC offset), all in the C++ block ``rfml.impairments``:
+    ``dsp.apply_impairments`` in float32 (cubic interpolation for the drift, so the output
+    has about 1 + ppm*1e-6 samples per input sample; the phase noise from
+    ``rfml.gaussian_rng``), which gives the same bits however the stream is cut into
+    buffers (GNU Radio's rotator_cc does not), so a seed fixes the output. The impairments
+    can be changed while running when one of them was nonzero at construction; all zero
+    passes the stream through unchanged, bit for bit.
 
     ``radio="bladerf"``: the input goes to a gr-soapy sink and the output comes from a
     gr-soapy source on the same BladeRF, with the libbladeRF loopback mode set before the
@@ -103,81 +102,55 @@ class loopback(gr.hier_block2):
     # ---------------------------------------------------------------- sim
 
     def _build_sim(self, seed):
-        """Each impairment that is nonzero here gets its stage; zero ones are left out."""
+        """One C++ stage for all the impairments; none (identity) when all are zero."""
         from .rfml_python import impairments  # the C++ block, built
 
-        imp = self.impairments
-        self.resampler = self.stage = None
-        chain = []
-        if imp.timing_drift_ppm != 0:
-            self.resampler = filter.mmse_resampler_cc(0.0, self._resamp_ratio())
-            chain.append(self.resampler)
-        if imp.without_drift() != dsp.Impairments():
-            self.stage = impairments(**self._stage_params(), seed=int(seed))
-            chain.append(self.stage)
-        if not chain:
+        self.stage = None
+        if self.impairments != dsp.Impairments():
+            self.stage = impairments(**asdict(self.impairments), seed=int(seed))
+            blk = self.stage
+        else:
             # Identity, bit for bit (a memcpy; blocks.copy hands on only small chunks).
-            chain.append(blocks.vector_to_stream(gr.sizeof_gr_complex, 1))
+            blk = blocks.vector_to_stream(gr.sizeof_gr_complex, 1)
         # Big output buffers let Python blocks downstream work on big chunks.
-        for blk in chain:
-            blk.set_log_level("warn")  # not the info line of set_min_output_buffer
-            blk.set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
-        self.connect(self, *chain, self)
+        blk.set_log_level("warn")  # not the info line of set_min_output_buffer
+        blk.set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
+        self.connect(self, blk, self)
 
-    def _stage_params(self):
-        imp = self.impairments
-        return {
-            "freq_offset": imp.freq_offset,
-            "phase": imp.phase,
-            "phase_noise_std": imp.phase_noise_std,
-            "iq_gain_db": imp.iq_gain_db,
-            "iq_phase_deg": imp.iq_phase_deg,
-            "dc_offset": imp.dc_offset,
-        }
-
-    def _resamp_ratio(self):
-        return 1.0 / (1.0 + self.impairments.timing_drift_ppm * 1e-6)
-
-    def _update(self, stage, name, **changes):
+    def _update(self, name, value):
         if self.radio != "sim":
-            return False
-        if stage is None:
+            return
+        if self.stage is None:
             raise ValueError(
-                f"this loopback was made without a stage for {name} (it and the impairments "
-                f"sharing its stage were 0): make it with a nonzero {name} to change it "
-                "while running"
+                f"this loopback was made without impairments (all were 0), so {name} cannot "
+                f"change while running: make it with a nonzero {name} (or any impairment)"
             )
-        self.impairments = replace(self.impairments, **changes)
-        if self.stage is not None:
-            self.stage.set_params(**self._stage_params())
-        return True
+        self.impairments = replace(self.impairments, **{name: value})
+        self.stage.set_params(**asdict(self.impairments))
 
     def set_freq_offset(self, freq_offset):
         """sim: carrier frequency offset (cycles/sample); the phase stays continuous."""
-        self._update(self.stage, "freq_offset", freq_offset=float(freq_offset))
+        self._update("freq_offset", float(freq_offset))
 
     def set_phase_noise_std(self, phase_noise_std):
         """sim: Wiener phase noise (rad/sqrt(sample))."""
-        self._update(self.stage, "phase_noise_std", phase_noise_std=float(phase_noise_std))
+        self._update("phase_noise_std", float(phase_noise_std))
 
     def set_iq_gain_db(self, iq_gain_db):
         """sim: IQ gain imbalance (dB)."""
-        self._update(self.stage, "iq_gain_db", iq_gain_db=float(iq_gain_db))
+        self._update("iq_gain_db", float(iq_gain_db))
 
     def set_iq_phase_deg(self, iq_phase_deg):
         """sim: IQ phase imbalance (degrees)."""
-        self._update(self.stage, "iq_phase_deg", iq_phase_deg=float(iq_phase_deg))
+        self._update("iq_phase_deg", float(iq_phase_deg))
 
     def set_dc_offset(self, dc_offset):
         """sim: DC offset."""
-        self._update(self.stage, "dc_offset", dc_offset=complex(dc_offset))
+        self._update("dc_offset", complex(dc_offset))
 
     def set_timing_drift_ppm(self, timing_drift_ppm):
-        """sim: timing drift (ppm)."""
-        if self._update(
-            self.resampler, "timing_drift_ppm", timing_drift_ppm=float(timing_drift_ppm)
-        ):
-            self.resampler.set_resamp_ratio(self._resamp_ratio())
+        """sim: timing drift (ppm); the sampling instants stay continuous."""
+        self._update("timing_drift_ppm", float(timing_drift_ppm))
 
     # ---------------------------------------------------------------- bladerf
 

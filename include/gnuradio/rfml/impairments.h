@@ -7,9 +7,9 @@
 #ifndef INCLUDED_RFML_IMPAIRMENTS_H
 #define INCLUDED_RFML_IMPAIRMENTS_H
 
+#include <gnuradio/block.h>
 #include <gnuradio/rfml/api.h>
 #include <gnuradio/rfml/impairment_kernel.h>
-#include <gnuradio/sync_block.h>
 
 namespace gr {
 namespace rfml {
@@ -18,12 +18,13 @@ namespace rfml {
  * \brief The simulated loopback's receive impairments on a complex stream.
  * \ingroup rfml
  *
- * Carrier frequency offset and phase, Wiener phase noise, IQ imbalance and DC offset,
- * in that order, by gr::rfml::impairment_kernel (the phase from the absolute sample
- * index: the same output bits whatever the buffer sizes, so a seed fixes the output).
- * The stage of rfml.loopback(radio="sim") after the clock-drift resampler.
+ * Sample-clock drift (cubic interpolation: about 1 + ppm 1e-6 outputs per input),
+ * carrier frequency offset and phase, Wiener phase noise, IQ imbalance and DC offset,
+ * in that order, by gr::rfml::impairment_kernel (every quantity from absolute sample
+ * indices: the same output bits whatever the buffer sizes, so a seed fixes the
+ * output). The simulated radio of rfml.loopback(radio="sim").
  */
-class RFML_API impairments : virtual public gr::sync_block
+class RFML_API impairments : virtual public gr::block
 {
 public:
     typedef std::shared_ptr<impairments> sptr;

@@ -10,8 +10,10 @@
 
 #include <gnuradio/rfml/impairment_kernel.h>
 #include <gnuradio/rfml/impairments.h>
+#include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace py = pybind11;
 using gr::rfml::impairment_params;
@@ -20,6 +22,7 @@ namespace {
 
 const char* params_doc = R"doc(
 Args:
+    timing_drift_ppm (float): receive sample clock fast by this many ppm (> -1e6).
     freq_offset (float): carrier frequency offset, cycles per sample.
     phase (float): carrier phase at the first sample, rad.
     phase_noise_std (float): Wiener phase noise, rad per sqrt(sample), >= 0.
@@ -27,7 +30,8 @@ Args:
     iq_phase_deg (float): IQ phase imbalance, degrees.
     dc_offset (complex): DC offset, added last.)doc";
 
-impairment_params make_params(double freq_offset,
+impairment_params make_params(double timing_drift_ppm,
+                              double freq_offset,
                               double phase,
                               double phase_noise_std,
                               double iq_gain_db,
@@ -35,6 +39,7 @@ impairment_params make_params(double freq_offset,
                               std::complex<double> dc_offset)
 {
     impairment_params p;
+    p.timing_drift_ppm = timing_drift_ppm;
     p.freq_offset = freq_offset;
     p.phase = phase;
     p.phase_noise_std = phase_noise_std;
@@ -53,6 +58,7 @@ impairment_params make_params(double freq_offset,
 py::dict as_dict(const impairment_params& p)
 {
     py::dict d;
+    d["timing_drift_ppm"] = p.timing_drift_ppm;
     d["freq_offset"] = p.freq_offset;
     d["phase"] = p.phase;
     d["phase_noise_std"] = p.phase_noise_std;
@@ -71,106 +77,130 @@ uint64_t as_seed(py::int_ seed)
         .cast<uint64_t>();
 }
 
-#define RFML_PARAM_ARGS                                            \
-    py::arg("freq_offset") = 0.0, py::arg("phase") = 0.0,          \
-    py::arg("phase_noise_std") = 0.0, py::arg("iq_gain_db") = 0.0, \
-    py::arg("iq_phase_deg") = 0.0, py::arg("dc_offset") = std::complex<double>(0.0)
+// The kernel with the inputs its interpolator still needs (the Python API takes any
+// buffers; the block leaves them in GNU Radio's buffer instead).
+struct stream_kernel {
+    gr::rfml::impairment_kernel kernel;
+    std::vector<gr_complex> pending;
+    stream_kernel(const impairment_params& p, uint64_t seed) : kernel(p, seed) {}
+};
+
+#define RFML_PARAM_ARGS                                              \
+    py::arg("timing_drift_ppm") = 0.0, py::arg("freq_offset") = 0.0, \
+    py::arg("phase") = 0.0, py::arg("phase_noise_std") = 0.0,        \
+    py::arg("iq_gain_db") = 0.0, py::arg("iq_phase_deg") = 0.0,      \
+    py::arg("dc_offset") = std::complex<double>(0.0)
 
 } // namespace
 
 void bind_impairments(py::module& m)
 {
-    using gr::rfml::impairment_kernel;
     using gr::rfml::impairments;
 
-    py::class_<impairment_kernel>(
+    py::class_<stream_kernel>(
         m,
         "impairment_kernel",
         (std::string(R"doc(The simulated loopback's impairments on one stream (C++).
 
-Carrier frequency offset and phase, Wiener phase noise, IQ imbalance, DC, as
-rfml.dsp.apply_impairments (without the clock drift); call process() buffer by buffer:
-the output is the same bits however the stream is cut.
+Sample-clock drift, carrier frequency offset and phase, Wiener phase noise, IQ imbalance,
+DC, as rfml.dsp.apply_impairments; call process() buffer by buffer: the output is the
+same bits however the stream is cut. With a drift, the inputs the interpolator still
+needs are kept for the next call (as dsp.apply_impairments does).
 )doc") + params_doc +
          R"doc(
     seed (int): seed of the phase noise (rfml.gaussian_rng).
 )doc")
             .c_str())
-        .def(py::init([](double f,
+        .def(py::init([](double drift,
+                         double f,
                          double ph,
                          double pn,
                          double g,
                          double phi,
                          std::complex<double> dc,
                          py::int_ seed) {
-                 return new impairment_kernel(make_params(f, ph, pn, g, phi, dc),
-                                              as_seed(seed));
+                 return new stream_kernel(make_params(drift, f, ph, pn, g, phi, dc),
+                                          as_seed(seed));
              }),
              RFML_PARAM_ARGS,
              py::arg("seed") = 0)
         .def(
             "process",
-            [](impairment_kernel& k,
+            [](stream_kernel& s,
                py::array_t<gr_complex, py::array::c_style | py::array::forcecast> x) {
                 if (x.ndim() != 1) {
                     throw py::value_error("process takes one stream (N,), got " +
                                           std::to_string(x.ndim()) + " dimensions");
                 }
-                py::array_t<gr_complex> y(x.shape(0));
                 const gr_complex* in = x.data();
-                gr_complex* out = y.mutable_data();
                 const size_t n = static_cast<size_t>(x.shape(0));
+                std::vector<gr_complex> out;
                 {
                     py::gil_scoped_release release;
-                    k.process(in, out, n);
+                    s.pending.insert(s.pending.end(), in, in + n);
+                    out.resize(
+                        static_cast<size_t>(std::ceil(
+                            static_cast<double>(s.pending.size()) * s.kernel.rate())) +
+                        4);
+                    size_t consumed = 0;
+                    out.resize(s.kernel.process(s.pending.data(),
+                                                s.pending.size(),
+                                                out.data(),
+                                                out.size(),
+                                                consumed));
+                    s.pending.erase(s.pending.begin(), s.pending.begin() + consumed);
                 }
-                return y;
+                return py::array_t<gr_complex>(out.size(), out.data());
             },
             py::arg("x"),
-            "Impair the next samples of the stream: complex64 (N,) in, (N,) out.")
+            "Impair the next samples of the stream: complex64 (N,) in, (M,) out (M == N "
+            "without a clock drift).")
         .def(
             "set_params",
-            [](impairment_kernel& k,
+            [](stream_kernel& s,
+               double drift,
                double f,
                double ph,
                double pn,
                double g,
                double phi,
                std::complex<double> dc) {
-                k.set_params(make_params(f, ph, pn, g, phi, dc));
+                s.kernel.set_params(make_params(drift, f, ph, pn, g, phi, dc));
             },
             RFML_PARAM_ARGS,
             "New parameters from the next sample on (a new frequency keeps the phase "
-            "continuous; phase is ignored after the start).")
-        .def("params", [](const impairment_kernel& k) { return as_dict(k.params()); })
-        .def("samples", &impairment_kernel::samples, "Samples processed so far.");
+            "continuous, a new drift the sampling instants; phase is ignored after the "
+            "start).")
+        .def("params", [](const stream_kernel& s) { return as_dict(s.kernel.params()); })
+        .def(
+            "samples",
+            [](const stream_kernel& s) { return s.kernel.samples(); },
+            "Output samples so far.");
 
-    py::class_<impairments,
-               gr::sync_block,
-               gr::block,
-               gr::basic_block,
-               std::shared_ptr<impairments>>(
+    py::class_<impairments, gr::block, gr::basic_block, std::shared_ptr<impairments>>(
         m,
         "impairments",
         (std::string(
              R"doc(The simulated loopback's impairments on a complex stream (C++ block).
 
-Carrier frequency offset and phase, Wiener phase noise, IQ imbalance and DC offset by
-rfml.impairment_kernel: the same output bits whatever the buffer sizes. Input and
-output: complex. The stage of rfml.loopback(radio="sim") after the clock drift.
+Sample-clock drift (cubic interpolation), carrier frequency offset and phase, Wiener phase
+noise, IQ imbalance and DC offset by rfml.impairment_kernel: the same output bits whatever
+the buffer sizes. Input and output: complex (about 1 + ppm*1e-6 outputs per input). The
+simulated radio of rfml.loopback(radio="sim").
 )doc") + params_doc +
          R"doc(
     seed (int): seed of the phase noise.
 )doc")
             .c_str())
-        .def(py::init([](double f,
+        .def(py::init([](double drift,
+                         double f,
                          double ph,
                          double pn,
                          double g,
                          double phi,
                          std::complex<double> dc,
                          py::int_ seed) {
-                 return impairments::make(make_params(f, ph, pn, g, phi, dc),
+                 return impairments::make(make_params(drift, f, ph, pn, g, phi, dc),
                                           as_seed(seed));
              }),
              RFML_PARAM_ARGS,
@@ -178,17 +208,18 @@ output: complex. The stage of rfml.loopback(radio="sim") after the clock drift.
         .def(
             "set_params",
             [](impairments& b,
+               double drift,
                double f,
                double ph,
                double pn,
                double g,
                double phi,
                std::complex<double> dc) {
-                b.set_params(make_params(f, ph, pn, g, phi, dc));
+                b.set_params(make_params(drift, f, ph, pn, g, phi, dc));
             },
             RFML_PARAM_ARGS,
             "New parameters from the next work() call on (a new frequency keeps the "
-            "phase).")
+            "phase continuous, a new drift the sampling instants).")
         .def("params", [](const impairments& b) { return as_dict(b.params()); })
         .def("samples", &impairments::samples, "Samples output so far.");
 }
