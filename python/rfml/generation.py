@@ -360,42 +360,13 @@ def vector_starts(n, length, symbol_len, rng):
 # --------------------------------------------------------------------------- flowgraphs
 
 
-class _capture_sink(gr.sync_block):
-    """Cuts vectors out of a complex stream straight into a ``(n, L)`` array, then stops.
-
-    Args:
-        starts (numpy.ndarray): increasing stream indices of the n vectors' first samples.
-        length (int): L.
-    """
-
-    def __init__(self, starts, length):
-        gr.sync_block.__init__(self, name="rfml_capture_sink", in_sig=[np.complex64], out_sig=[])
-        self.starts = np.asarray(starts, dtype=np.int64)
-        self.length = int(length)
-        self.vectors = np.zeros((len(self.starts), self.length), dtype=np.complex64)
-        self.total = int(self.starts[-1]) + self.length
-        self.position = 0  # stream index of the next input sample
-
-    def work(self, input_items, output_items):
-        x = input_items[0]
-        lo, hi = self.position, self.position + len(x)
-        # vectors overlapping [lo, hi): start < hi and start + L > lo
-        first = np.searchsorted(self.starts, lo - self.length, side="right")
-        last = np.searchsorted(self.starts, hi, side="left")
-        for k in range(first, last):
-            a = max(int(self.starts[k]), lo)
-            b = min(int(self.starts[k]) + self.length, hi)
-            self.vectors[k, a - self.starts[k] : b - self.starts[k]] = x[a - lo : b - lo]
-        self.position = hi
-        return -1 if self.position >= self.total else len(x)
-
-
 class _Run:
     """One flowgraph running a batch of jobs side by side."""
 
     def __init__(self, cfg, batch):
         from .loopback import loopback
         from .mod_source import mod_source
+        from .rfml_python import capture_sink  # the C++ block, built
 
         self.tb = gr.top_block("rfml_generation")
         self.items, self.blocks = [], []
@@ -412,7 +383,7 @@ class _Run:
                 }
             src = mod_source(**src_kw)
             lb = loopback(radio=cfg.radio, **imp_kw)
-            sink = _capture_sink(starts, cfg.length)
+            sink = capture_sink(starts.tolist(), cfg.length)
             self.tb.connect(src, lb, sink)
             self.blocks += [src, lb]  # Python blocks must outlive the run
             self.items.append((job, rng, rec, starts, sink))
@@ -426,12 +397,12 @@ class _Run:
         self.tb.wait()
         out = []
         for job, rng, rec, starts, sink in self.items:
-            if sink.position < sink.total:
+            if sink.position() < sink.total():
                 raise RuntimeError(
                     f"job {job.index} ({contract.CLASSES[job.label]}): the flowgraph stopped "
-                    f"after {sink.position} of {sink.total} samples"
+                    f"after {sink.position()} of {sink.total()} samples"
                 )
-            clean = sink.vectors
+            clean = sink.vectors()
             if job.snr is None:
                 snr = rng.uniform(cfg.snr_db.low, cfg.snr_db.high, size=job.n)
             else:
@@ -483,14 +454,18 @@ def _run_batch(cfg, batch):
 
 
 def _batches_in_process(cfg, batches):
-    """Yields each batch's results; the next flowgraph runs while noise is added (the
-    kernel releases the GIL, so two threads do it)."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = _Run(cfg, batches[0]).start() if batches else None
+    """Yields each batch's results. While one flowgraph runs (C++ blocks only, a thread
+    each), the previous batch's noise is added (the kernel releases the GIL, two threads)
+    and the next flowgraph is built, so both cores stay busy."""
+    with ThreadPoolExecutor(max_workers=3) as pool:  # a batch's task and two of its jobs
+        running = _Run(cfg, batches[0]).start() if batches else None
+        ready = _Run(cfg, batches[1]) if len(batches) > 1 else None
         for b in range(len(batches)):
-            results = pending.finish(cfg)
-            pending = _Run(cfg, batches[b + 1]).start() if b + 1 < len(batches) else None
-            yield _add_noise(results, pool)
+            results = running.finish(cfg)
+            running = ready.start() if ready else None
+            noisy = pool.submit(_add_noise, results, pool)
+            ready = _Run(cfg, batches[b + 2]) if b + 2 < len(batches) else None
+            yield noisy.result()
 
 
 def _batches_in_workers(cfg, batches):

@@ -15,6 +15,7 @@ void bind_constellation_renderer(py::module& m);
 void bind_constellation(py::module& m);
 void bind_awgn_kernel(py::module& m);
 void bind_impairments(py::module& m);
+void bind_capture_sink(py::module& m);
 
 // import_array() is a macro that returns NULL on failure, hence the helper.
 void* init_numpy()
@@ -34,4 +35,5 @@ PYBIND11_MODULE(rfml_python, m)
     bind_constellation(m);
     bind_awgn_kernel(m);
     bind_impairments(m);
+    bind_capture_sink(m);
 }
