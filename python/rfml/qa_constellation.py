@@ -28,30 +28,33 @@ def reference_histogram(iq, size=224, extent=2.5):
 def reference_decay(
     iq, size=224, extent=2.5, rates=DENOMAE_RATES, windows=DENOMAE_WINDOWS, normalise=True
 ):
-    """DenoMAE decay images, float64, vectorised over samples. iq: (B, L) -> (B, C, H, W)."""
-    pixel = 2 * extent / size
-    diagonal = np.hypot(pixel, pixel)
-    out = np.zeros((len(iq), len(rates), size, size))
+    """DenoMAE decay images, float64, vectorised over samples. iq: (B, L) -> (B, C, H, W);
+    size: an int (square) or (H, W)."""
+    height, width = (size, size) if np.isscalar(size) else size
+    di, dq = 2 * extent / width, 2 * extent / height  # pixel width (I) and height (Q)
+    diagonal = np.hypot(di, dq)
+    out = np.zeros((len(iq), len(rates), height, width))
     for b, z in enumerate(iq):
         z = z[np.isfinite(z)].astype(np.complex128)
-        u = (z.real + extent) * (size / (2 * extent))  # column coordinate
-        v = (extent - z.imag) * (size / (2 * extent))  # row coordinate
+        u = (z.real + extent) / di  # column coordinate
+        v = (extent - z.imag) / dq  # row coordinate
         for k, (c, w) in enumerate(zip(rates, windows, strict=True)):
             offsets = np.arange(-w, w + 1)
             cols = np.rint(u)[:, None] + offsets  # (N, 2w+1)
             rows = np.rint(v)[:, None] + offsets
             dist = np.hypot(
-                (rows + 0.5 - v[:, None])[:, :, None] * pixel,
-                (cols + 0.5 - u[:, None])[:, None, :] * pixel,
+                (rows + 0.5 - v[:, None])[:, :, None] * dq,
+                (cols + 0.5 - u[:, None])[:, None, :] * di,
             )  # (N, rows, cols)
             weight = np.exp(-c * dist / diagonal)
-            inside = ((rows >= 0) & (rows < size))[:, :, None] & ((cols >= 0) & (cols < size))[
+            inside = ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[
                 :, None, :
             ]
-            flat = (rows[:, :, None] * size + cols[:, None, :])[inside].astype(int)
-            out[b, k] = np.bincount(flat, weight[inside], size * size).reshape(size, size)
-            if normalise and out[b, k].max() > 0:
-                out[b, k] /= out[b, k].max()
+            flat = (rows[:, :, None] * width + cols[:, None, :])[inside].astype(int)
+            image = np.bincount(flat, weight[inside], height * width).reshape(height, width)
+            out[b, k] = image
+            if normalise and image.max() > 0:
+                out[b, k] /= image.max()
     return out
 
 
@@ -142,6 +145,14 @@ class qa_constellation(gr_unittest.TestCase):
             want = reference_decay(iq, normalise=False)
             got = rfml.render_constellations(iq, normalise="none")
             self.assertLess(relative_error(got, want), 1e-3)
+
+    def test_decay_fft_other_geometry(self):
+        # 96 x 64: window 25 through FFTs of 128 x 96, window 50 too wide for them (direct)
+        iq = noisy(self.rng, (2, 300), 1.0)
+        want = reference_decay(iq, size=(96, 64), normalise=False)
+        got = rfml.render_constellations(iq, size=(96, 64), normalise="none")
+        self.assertEqual(got.shape, (2, 3, 96, 64))
+        self.assertLess(relative_error(got, want), 1e-3)
 
     def test_defaults_equal_denomae_rendering(self):
         z = 0.6 * np.exp(1j * np.pi / 2 * self.rng.integers(0, 4, 200)) + 0.15 * (
