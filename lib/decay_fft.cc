@@ -421,19 +421,18 @@ decay_fft::~decay_fft()
 decay_fft::workspace::workspace(const decay_fft& engine) : d_engine(engine)
 {
     const size_t rows = static_cast<size_t>(engine.d_ny);
-    d_planes = fftw_array<float>(engine.d_plane * rank);
+    d_line_in = fftw_array<float>(static_cast<size_t>(engine.d_nx) * rank);
     d_rows = fftw_array<fftwf_complex>(engine.d_bins * rank);
     d_column = fftw_array<fftwf_complex>((rank + engine.d_channels) * rows);
     d_channel = fftw_array<fftwf_complex>(engine.d_bins * engine.d_channels);
     d_line = fftw_array<float>(engine.d_nx);
-    std::fill(d_planes, d_planes + engine.d_plane * rank, 0.0f);
     std::memset(d_rows, 0, engine.d_bins * rank * sizeof(fftwf_complex));
-    d_row_used.assign(rows, 0);
+    d_row_start.assign(rows + 1, 0);
 }
 
 decay_fft::workspace::~workspace()
 {
-    fftwf_free(d_planes);
+    fftwf_free(d_line_in);
     fftwf_free(d_rows);
     fftwf_free(d_column);
     fftwf_free(d_channel);
@@ -500,16 +499,11 @@ void decay_fft::add_far_field(size_t channel,
 void decay_fft::workspace::deposit(long row, long col, float dx, float dy)
 {
     const long ny = d_engine.d_ny, nx = d_engine.d_nx;
-    const size_t r = static_cast<size_t>((row + ny) % ny);
-    const size_t at = r * nx + (col + nx) % nx;
-    const size_t plane = d_engine.d_plane;
-    float psi[rank];
-    d_engine.basis(dx, dy, psi);
-    for (int l = 0; l < rank; l++) {
-        d_planes[l * plane + at] += psi[l];
-    }
-    d_used.push_back(at);
-    d_row_used[r] = 1;
+    deposit_value d;
+    d.row = static_cast<int>((row + ny) % ny);
+    d.col = static_cast<int>((col + nx) % nx);
+    d_engine.basis(dx, dy, d.psi);
+    d_deposits.push_back(d);
 }
 
 namespace {
@@ -544,21 +538,41 @@ void spectral_products(
 
 void decay_fft::workspace::finish(float* const* dst)
 {
-    if (d_used.empty()) {
+    if (d_deposits.empty()) {
         return;
     }
     const decay_fft& e = d_engine;
-    const size_t plane = e.d_plane;
     const size_t bins = e.d_bins;
     const size_t stride = e.d_stride;
-    const size_t ny = e.d_ny;
-    for (int l = 0; l < rank; l++) {
-        for (size_t r = 0; r < ny; r++) {
-            if (d_row_used[r]) {
-                fftwf_execute_dft_r2c(e.d_row_forward,
-                                      d_planes + l * plane + r * e.d_nx,
-                                      d_rows + l * bins + r * stride);
+    const size_t ny = e.d_ny, nx = e.d_nx;
+    // The deposits by plane row (stable: the sums keep the sample order), then the r2c
+    // of the rows that hold any, built one row of every plane at a time.
+    std::fill(d_row_start.begin(), d_row_start.end(), 0);
+    for (const auto& d : d_deposits) {
+        d_row_start[d.row + 1]++;
+    }
+    for (size_t r = 0; r < ny; r++) {
+        d_row_start[r + 1] += d_row_start[r];
+    }
+    d_sorted.resize(d_deposits.size());
+    d_row_next.assign(d_row_start.begin(), d_row_start.end() - 1);
+    for (const auto& d : d_deposits) {
+        d_sorted[d_row_next[d.row]++] = d;
+    }
+    for (size_t r = 0; r < ny; r++) {
+        const int begin = d_row_start[r], end = d_row_start[r + 1];
+        if (begin == end) {
+            continue;
+        }
+        std::fill(d_line_in, d_line_in + rank * nx, 0.0f);
+        for (int i = begin; i < end; i++) {
+            for (int l = 0; l < rank; l++) {
+                d_line_in[l * nx + d_sorted[i].col] += d_sorted[i].psi[l];
             }
+        }
+        for (int l = 0; l < rank; l++) {
+            fftwf_execute_dft_r2c(
+                e.d_row_forward, d_line_in + l * nx, d_rows + l * bins + r * stride);
         }
     }
     for (int col = 0; col < e.d_nxc; col++) {
@@ -587,20 +601,14 @@ void decay_fft::workspace::finish(float* const* dst)
         }
     }
     for (size_t r = 0; r < ny; r++) {
-        if (d_row_used[r]) {
+        if (d_row_start[r] != d_row_start[r + 1]) {
             for (int l = 0; l < rank; l++) {
                 std::memset(
                     d_rows + l * bins + r * stride, 0, stride * sizeof(fftwf_complex));
             }
-            d_row_used[r] = 0;
         }
     }
-    for (size_t at : d_used) {
-        for (int m = 0; m < rank; m++) {
-            d_planes[m * plane + at] = 0.0f;
-        }
-    }
-    d_used.clear();
+    d_deposits.clear();
 }
 
 } // namespace rfml

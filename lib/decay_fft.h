@@ -96,13 +96,21 @@ public:
 
     private:
         const decay_fft& d_engine;
-        float* d_planes;              // rank planes of ny x nx, zero but for deposits
-        fftwf_complex* d_rows;        // rank planes of ny x stride, zero but row_used
-        fftwf_complex* d_column;      // (rank + channels) x ny: one spectrum column
-        fftwf_complex* d_channel;     // channels x ny x stride
-        float* d_line;                // one output row of nx
-        std::vector<size_t> d_used;   // deposited plane positions
-        std::vector<char> d_row_used; // per row of the planes
+        // The deposits of the image (plane row, column, basis values), in sample order.
+        struct deposit_value {
+            int row, col;
+            float psi[rank];
+        };
+        std::vector<deposit_value> d_deposits;
+        std::vector<int>
+            d_row_start; // d_sorted[d_row_start[r]:d_row_start[r + 1]] in row r
+        std::vector<int> d_row_next;
+        std::vector<deposit_value> d_sorted;
+        float* d_line_in;         // rank real rows of nx: one row of every plane
+        fftwf_complex* d_rows;    // rank planes of ny x stride, zero but row_used
+        fftwf_complex* d_column;  // (rank + channels) x ny: one spectrum column
+        fftwf_complex* d_channel; // channels x ny x stride
+        float* d_line;            // one output row of nx
     };
 
 private:

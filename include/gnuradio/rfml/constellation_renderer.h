@@ -86,7 +86,10 @@ struct RFML_API render_config {
  * Output layout: (n_vectors, channels, height, width), C order. The float output of a
  * normalised image lies in [0, 1]; the uint8 output is floor(255 * value), saturated at
  * 255 (without normalisation the uint8 output is the raw value saturated at 255).
- * Rendering is deterministic and independent of the number of threads.
+ * In a process, the same input gives the same output whatever the number of threads.
+ * FFTW picks its algorithms by timing them when a geometry is first set up, so another
+ * process may round the FFT-summed channels differently (by about 1e-7 of the channel
+ * maximum); method direct is bit-identical everywhere.
  */
 class RFML_API constellation_renderer
 {
