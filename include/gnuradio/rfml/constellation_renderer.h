@@ -89,7 +89,7 @@ struct RFML_API render_config {
  * In a process, the same input gives the same output whatever the number of threads.
  * FFTW picks its algorithms by timing them when a geometry is first set up, so another
  * process may round the FFT-summed channels differently (by about 1e-7 of the channel
- * maximum); method direct is bit-identical everywhere.
+ * maximum); method direct, which uses no FFT, does not vary between processes.
  */
 class RFML_API constellation_renderer
 {
