@@ -7,6 +7,7 @@
 #include <gnuradio/rfml/impairment_kernel.h>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -19,11 +20,33 @@ constexpr double two_pi = 6.283185307179586;
 constexpr double half_pi = 1.5707963267948966;
 constexpr double two_over_pi = 0.6366197723675814;
 
-// floor(v) for |v| < 2^63 without a library call.
-inline double floor_fast(double v)
+// Frequency in cycles per sample as a 64-bit phase increment (turns * 2^64, modulo
+// 2^64): the phase of sample n is then inc * n, exact in integer arithmetic.
+uint64_t phase_increment(double f)
 {
-    const double t = static_cast<double>(static_cast<int64_t>(v));
-    return t - (t > v ? 1.0 : 0.0);
+    double r = f - std::round(f); // [-0.5, 0.5]
+    if (r >= 0.5) {
+        r -= 1.0;
+    }
+    return static_cast<uint64_t>(std::llround(std::ldexp(r, 64)));
+}
+
+// A 64-bit phase as turns in [-0.5, 0.5).
+inline double turns_of(uint64_t phase)
+{
+    return static_cast<double>(static_cast<int64_t>(phase)) * 0x1p-64;
+}
+
+// Round to the nearest integer without a library call or a branch, |v| < 2^51: the
+// integer as a double and its low 32 bits.
+constexpr double round_magic = 6755399441055744.0; // 1.5 * 2^52
+inline double round_fast(double v, int32_t& low_bits)
+{
+    const double shifted = v + round_magic;
+    int64_t bits;
+    std::memcpy(&bits, &shifted, sizeof bits);
+    low_bits = static_cast<int32_t>(bits);
+    return shifted - round_magic;
 }
 
 // sin and cos of r + q pi/2 for r in [-pi/4, pi/4] (Cephes' single-precision
@@ -83,6 +106,7 @@ impairment_kernel::impairment_kernel(const impairment_params& params, uint64_t s
 {
     params.check();
     d_freq = params.freq_offset;
+    d_inc = phase_increment(d_freq);
     d_phase_ref = params.phase;
     d_step = 1.0 / (1.0 + params.timing_drift_ppm * 1e-6);
     set_params(params);
@@ -92,11 +116,11 @@ void impairment_kernel::set_params(const impairment_params& params)
 {
     params.check();
     if (params.freq_offset != d_freq) { // keep the phase continuous: rebase at sample n
-        const double turns = d_freq * static_cast<double>(d_n - d_n_ref);
         d_phase_ref =
-            std::fmod(d_phase_ref + two_pi * (turns - std::floor(turns)), two_pi);
+            std::fmod(d_phase_ref + two_pi * turns_of(d_inc * (d_n - d_n_ref)), two_pi);
         d_n_ref = d_n;
         d_freq = params.freq_offset;
+        d_inc = phase_increment(d_freq);
     }
     const double step = 1.0 / (1.0 + params.timing_drift_ppm * 1e-6);
     if (step != d_step) { // keep the sampling instants continuous: rebase at output k
@@ -129,16 +153,17 @@ size_t impairment_kernel::process(
     size_t produced = 0;
     for (; produced < max_out; produced++) {
         const double t = d_t_ref + static_cast<double>(d_n + produced - d_k_ref) * d_step;
-        const double whole = floor_fast(t);
-        const int64_t i = static_cast<int64_t>(whole);
+        const int64_t i = static_cast<int64_t>(t); // t >= 0: truncation is floor
+        const double whole = static_cast<double>(i);
         if (i + 2 > last) {
             break;
         }
         const double mu = t - whole;
-        const float w_m1 = static_cast<float>(-mu * (mu - 1) * (mu - 2) / 6);
-        const float w_0 = static_cast<float>((mu + 1) * (mu - 1) * (mu - 2) / 2);
-        const float w_1 = static_cast<float>(-(mu + 1) * mu * (mu - 2) / 2);
-        const float w_2 = static_cast<float>((mu + 1) * mu * (mu - 1) / 6);
+        const double a = (mu + 1) * (mu - 2), b = mu * (mu - 1);
+        const float w_m1 = static_cast<float>(b * (mu - 2) * (-1.0 / 6));
+        const float w_0 = static_cast<float>(a * (mu - 1) * 0.5);
+        const float w_1 = static_cast<float>(a * mu * -0.5);
+        const float w_2 = static_cast<float>(b * (mu + 1) * (1.0 / 6));
         const gr_complex* x = in + (i - d_in_base);
         const gr_complex before = i >= 1 ? x[-1] : in[0 - d_in_base];
         out[produced] = w_m1 * before + w_0 * x[0] + w_1 * x[1] + w_2 * x[2];
@@ -146,7 +171,7 @@ size_t impairment_kernel::process(
     // Inputs before the next output's first tap are not needed again.
     const double t_next =
         d_t_ref + static_cast<double>(d_n + produced - d_k_ref) * d_step;
-    const int64_t keep = static_cast<int64_t>(floor_fast(t_next)) - 1;
+    const int64_t keep = static_cast<int64_t>(t_next) - 1;
     consumed = static_cast<size_t>(
         std::clamp<int64_t>(keep - d_in_base, 0, static_cast<int64_t>(n_in)));
     d_in_base += static_cast<int64_t>(consumed);
@@ -157,7 +182,7 @@ size_t impairment_kernel::process(
 void impairment_kernel::impair(const gr_complex* in, gr_complex* out, size_t n)
 {
     const bool noise = d_params.phase_noise_std > 0;
-    const bool rotate = noise || d_freq != 0 || d_phase_ref != 0;
+    const bool rotate = noise || d_inc != 0 || d_phase_ref != 0;
     const float sigma = static_cast<float>(d_params.phase_noise_std);
     const gr_complex dc = d_params.dc_offset;
     float step[block];
@@ -172,17 +197,15 @@ void impairment_kernel::impair(const gr_complex* in, gr_complex* out, size_t n)
                 d_rng.fill(step, m);
             }
             // The angles in double: carrier from the absolute index, plus the walk.
-            const double start = static_cast<double>(d_n - d_n_ref);
-            for (size_t k = 0; k < m; k++) {
-                const double turns = d_freq * (start + static_cast<double>(k));
-                double a = d_phase_ref + two_pi * (turns - floor_fast(turns));
+            uint64_t phase = d_inc * (d_n - d_n_ref);
+            for (size_t k = 0; k < m; k++, phase += d_inc) {
+                double a = d_phase_ref + two_pi * turns_of(phase);
                 if (noise) {
                     d_wiener += static_cast<double>(step[k] * sigma);
                     a += d_wiener;
                 }
-                const double q = floor_fast(a * two_over_pi + 0.5);
+                const double q = round_fast(a * two_over_pi, quadrant[k]);
                 rest[k] = static_cast<float>(a - q * half_pi);
-                quadrant[k] = static_cast<int32_t>(static_cast<int64_t>(q) & 3);
             }
             // sin and cos of each angle and the rotation (a loop the compiler
             // vectorises).

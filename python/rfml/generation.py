@@ -373,7 +373,12 @@ class _Run:
         for job in batch:
             rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(job.index,)))
             src_kw, imp_kw, rec, symbol_len = draw_job_params(cfg, job, rng)
-            starts, _ = vector_starts(job.n, cfg.length, symbol_len, rng)
+            starts, total = vector_starts(job.n, cfg.length, symbol_len, rng)
+            if cfg.radio == "sim":
+                # The source ends just past what the capture needs (nothing is made in
+                # vain); the drift takes 1 + ppm*1e-6 outputs per input.
+                ppm = imp_kw.get("timing_drift_ppm", 0.0)
+                src_kw["max_samples"] = math.ceil(total / (1 + ppm * 1e-6)) + 16
             if cfg.radio == "bladerf":
                 imp_kw = {
                     "seed": imp_kw["seed"],

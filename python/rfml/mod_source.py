@@ -98,6 +98,10 @@ class mod_source(gr.hier_block2):
             whose frame (sync, header and payload symbols) fits 4000 samples. A frame
             must fit GNU Radio's 4096-sample default buffer.
         seed (int): seed of the payload bytes, 0 <= seed < 2**31.
+        max_samples (int or None): end the stream after at least this many samples
+            (a few percent more): the payload is cut to the bytes they need, so no block
+            upstream works past them (a flowgraph that needs n samples wastes none);
+            None = endless.
     """
 
     def __init__(
@@ -114,6 +118,7 @@ class mod_source(gr.hier_block2):
         ofdm_payload_bps=2,
         ofdm_packet_len=None,
         seed=0,
+        max_samples=None,
     ):
         gr.hier_block2.__init__(
             self,
@@ -146,7 +151,22 @@ class mod_source(gr.hier_block2):
         # A big output buffer lets (Python) blocks downstream work on big chunks.
         self.scale.set_log_level("warn")  # not the info line of set_min_output_buffer
         self.scale.set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
-        self.connect(self.payload, *chain, self.scale, self)
+        payload = [self.payload]
+        if max_samples is not None:
+            n_bytes = self._payload_bytes_for(int(max_samples), sps, chain)
+            payload.append(blocks.head(gr.sizeof_char, n_bytes))
+        self.connect(*payload, *chain, self.scale, self)
+
+    def _payload_bytes_for(self, n_samples, sps, chain):
+        """Payload bytes that give at least n_samples output samples: 2% and 32 bytes
+        more than the nominal rate (the filters hold back their last taps' worth)."""
+        if n_samples < 1:
+            raise ValueError(f"max_samples must be >= 1, got {n_samples}")
+        if self.modulation == "OFDM":  # whole packets, one frame each
+            frames = math.ceil(n_samples / self.ofdm_frame_len) + 1
+            return frames * self.ofdm_packet_len
+        bits = 2 if self.modulation == "DQPSK" else 1
+        return math.ceil(n_samples * 1.02 * bits / (8 * sps)) + 32
 
     # ---------------------------------------------------------------- class chains
 

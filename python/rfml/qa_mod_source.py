@@ -207,6 +207,30 @@ class qa_mod_source(gr_unittest.TestCase):
         # output must be right.
         self.assertGreaterEqual(len(got), 0.9 * sent, f"{len(got)} of {sent} packets")
 
+    def test_015_max_samples_ends_the_stream_just_past_them(self):
+        cases = [("OOK", {}), ("GFSK", {"samples_per_symbol": 6.5}), ("GMSK", {}),
+                 ("DBPSK", {"pulse": "gaussian"}), ("DQPSK", {"samples_per_symbol": 5.3}),
+                 ("OFDM", {})]  # fmt: skip
+        n = 50_000
+        for name, kw in cases:
+            tb = gr.top_block()
+            src = mod_source(name, seed=3, max_samples=n, **kw)
+            sink = blocks.vector_sink_c()
+            tb.connect(src, sink)
+            tb.run()  # ends by itself
+            got = np.asarray(sink.data(), np.complex64)
+            frame = src.ofdm_frame_len if name == "OFDM" else 0
+            self.assertGreaterEqual(len(got), n, name)
+            self.assertLess(len(got), 1.05 * n + 2 * frame + 2000, name)
+            # the same samples as the endless source
+            tb = gr.top_block()
+            head, ref = blocks.head(gr.sizeof_gr_complex, n), blocks.vector_sink_c()
+            tb.connect(mod_source(name, seed=3, **kw), head, ref)
+            tb.run()
+            np.testing.assert_array_equal(got[:n], np.asarray(ref.data(), np.complex64))
+        with self.assertRaisesRegex(ValueError, "max_samples must be >= 1"):
+            mod_source("OOK", max_samples=0)
+
     def test_020_errors_name_the_problem(self):
         with self.assertRaisesRegex(ValueError, "unknown class 'QAM'"):
             mod_source("QAM")

@@ -46,14 +46,15 @@ struct RFML_API impairment_params {
  * With a clock drift, output k is the input interpolated (cubic Lagrange, double
  * weights rounded to float32) at input instant k / (1 + ppm 1e-6), as
  * rfml.dsp._cubic_resample; without one, output k is input k. Output sample n (counted
- * from the start of the stream) is rotated by phase + 2 pi frac(f n) + w_n, where w_n is
- * the sum of the first n+1 phase-noise steps (float32 normals from gaussian_rng times the
- * standard deviation, summed in double): every quantity comes from the absolute sample
- * index, so the output is the same bits however the stream is cut into buffers. The
- * rotation angle is reduced to [-pi, pi) in double and applied in float32 (the sine and
- * cosine within 1 ulp of float32); IQ imbalance and DC follow in float32. Against the
- * float64 reference the output agrees within 1e-6 of the input amplitude per sample
- * (tested).
+ * from the start of the stream) is rotated by phase + 2 pi frac(f n) + w_n, where f n is
+ * computed in 64-bit fixed point (exact modulo 1; f to 2^-64 cycles per sample) and w_n
+ * is the sum of the first n+1 phase-noise steps (float32 normals from gaussian_rng times
+ * the standard deviation, summed in double): every quantity comes from the absolute
+ * sample index, so the output is the same bits however the stream is cut into buffers.
+ * The angle, reduced by quarter turns in double, is applied in float32 (sine and cosine
+ * by minimax polynomials within 2 float32 ulps); IQ imbalance and DC follow in float32.
+ * Against the float64 reference the output agrees within 2e-6 of the input's largest
+ * amplitude (tested).
  *
  * A new frequency offset takes effect with a continuous phase; the other parameters
  * take effect from the next sample.
@@ -104,8 +105,11 @@ private:
     impairment_params d_params;
     gaussian_rng d_rng;
     uint64_t d_n = 0; // output samples so far
-    // The carrier phase of output n is d_phase_ref + 2 pi frac(d_freq (n - d_n_ref)).
+    // The carrier phase of output n is d_phase_ref + 2 pi turns, turns = d_inc (n -
+    // d_n_ref) / 2^64 modulo 1: d_freq as a 64-bit phase increment, exact whatever the
+    // buffers.
     double d_freq = 0.0;
+    uint64_t d_inc = 0;
     uint64_t d_n_ref = 0;
     double d_phase_ref = 0.0;
     double d_wiener = 0.0; // phase-noise phase of the last output
