@@ -295,6 +295,7 @@ decay_fft::decay_fft(int height,
     // ones (the plans are executed on other rows and planes of the same arrays).
     d_plane = (static_cast<size_t>(d_ny) * d_nx + 7) & ~size_t(7);
     d_stride = (static_cast<size_t>(d_nxc) + 3) & ~size_t(3);
+    d_line_stride = (static_cast<size_t>(d_nx) + 7) & ~size_t(7);
     d_bins = static_cast<size_t>(d_ny) * d_stride;
     const size_t plane = d_plane;
     const size_t half = static_cast<size_t>(d_ny) * d_nxc;
@@ -311,34 +312,38 @@ decay_fft::decay_fft(int height,
     d_row_backward = fftwf_plan_dft_c2r_1d(d_nx, spec, real, FFTW_MEASURE);
     // One column at a time, from and to the strided rows: measured faster than blocks of
     // columns (the 8 columns of a cache line stay in cache from one column to the next).
-    d_col_forward = fftwf_plan_many_dft(1,
-                                        &n_col,
-                                        1,
-                                        spec,
-                                        nullptr,
-                                        stride,
-                                        1,
-                                        column,
-                                        nullptr,
-                                        1,
-                                        1,
-                                        FFTW_FORWARD,
-                                        FFTW_MEASURE);
-    d_col_backward = fftwf_plan_many_dft(1,
-                                         &n_col,
-                                         1,
-                                         column,
-                                         nullptr,
-                                         1,
-                                         1,
-                                         spec,
-                                         nullptr,
-                                         stride,
-                                         1,
-                                         FFTW_BACKWARD,
-                                         FFTW_MEASURE);
-    if (!table || !d_row_forward || !d_row_backward || !d_col_forward ||
-        !d_col_backward) {
+    // FFTW may only run a plan on arrays aligned as the ones it was planned with, so the
+    // odd columns (8 bytes past a 16-byte boundary) have plans of their own.
+    for (int odd = 0; odd < 2; odd++) {
+        d_col_forward[odd] = fftwf_plan_many_dft(1,
+                                                 &n_col,
+                                                 1,
+                                                 spec + odd,
+                                                 nullptr,
+                                                 stride,
+                                                 1,
+                                                 column,
+                                                 nullptr,
+                                                 1,
+                                                 1,
+                                                 FFTW_FORWARD,
+                                                 FFTW_MEASURE);
+        d_col_backward[odd] = fftwf_plan_many_dft(1,
+                                                  &n_col,
+                                                  1,
+                                                  column,
+                                                  nullptr,
+                                                  1,
+                                                  1,
+                                                  spec + odd,
+                                                  nullptr,
+                                                  stride,
+                                                  1,
+                                                  FFTW_BACKWARD,
+                                                  FFTW_MEASURE);
+    }
+    if (!table || !d_row_forward || !d_row_backward || !d_col_forward[0] ||
+        !d_col_forward[1] || !d_col_backward[0] || !d_col_backward[1]) {
         throw std::runtime_error("decay_fft: FFTW could not plan a " +
                                  std::to_string(d_ny) + "x" + std::to_string(d_nx) +
                                  " transform");
@@ -410,8 +415,12 @@ decay_fft::decay_fft(int height,
 decay_fft::~decay_fft()
 {
     std::lock_guard<std::mutex> lock(gr::fft::planner::mutex());
-    for (fftwf_plan p :
-         { d_row_forward, d_row_backward, d_col_forward, d_col_backward }) {
+    for (fftwf_plan p : { d_row_forward,
+                          d_row_backward,
+                          d_col_forward[0],
+                          d_col_forward[1],
+                          d_col_backward[0],
+                          d_col_backward[1] }) {
         if (p) {
             fftwf_destroy_plan(p);
         }
@@ -421,7 +430,7 @@ decay_fft::~decay_fft()
 decay_fft::workspace::workspace(const decay_fft& engine) : d_engine(engine)
 {
     const size_t rows = static_cast<size_t>(engine.d_ny);
-    d_line_in = fftw_array<float>(static_cast<size_t>(engine.d_nx) * rank);
+    d_line_in = fftw_array<float>(engine.d_line_stride * rank);
     d_rows = fftw_array<fftwf_complex>(engine.d_bins * rank);
     d_column = fftw_array<fftwf_complex>((rank + engine.d_channels) * rows);
     d_channel = fftw_array<fftwf_complex>(engine.d_bins * engine.d_channels);
@@ -544,7 +553,7 @@ void decay_fft::workspace::finish(float* const* dst)
     const decay_fft& e = d_engine;
     const size_t bins = e.d_bins;
     const size_t stride = e.d_stride;
-    const size_t ny = e.d_ny, nx = e.d_nx;
+    const size_t ny = e.d_ny, line = e.d_line_stride;
     // The deposits by plane row (stable: the sums keep the sample order), then the r2c
     // of the rows that hold any, built one row of every plane at a time.
     std::fill(d_row_start.begin(), d_row_start.end(), 0);
@@ -564,21 +573,21 @@ void decay_fft::workspace::finish(float* const* dst)
         if (begin == end) {
             continue;
         }
-        std::fill(d_line_in, d_line_in + rank * nx, 0.0f);
+        std::fill(d_line_in, d_line_in + rank * line, 0.0f);
         for (int i = begin; i < end; i++) {
             for (int l = 0; l < rank; l++) {
-                d_line_in[l * nx + d_sorted[i].col] += d_sorted[i].psi[l];
+                d_line_in[l * line + d_sorted[i].col] += d_sorted[i].psi[l];
             }
         }
         for (int l = 0; l < rank; l++) {
             fftwf_execute_dft_r2c(
-                e.d_row_forward, d_line_in + l * nx, d_rows + l * bins + r * stride);
+                e.d_row_forward, d_line_in + l * line, d_rows + l * bins + r * stride);
         }
     }
     for (int col = 0; col < e.d_nxc; col++) {
         for (int l = 0; l < rank; l++) {
             fftwf_execute_dft(
-                e.d_col_forward, d_rows + l * bins + col, d_column + l * ny);
+                e.d_col_forward[col & 1], d_rows + l * bins + col, d_column + l * ny);
         }
         spectral_products(reinterpret_cast<const float*>(d_column),
                           e.d_kernels.data() + 2 * e.kernel_index(0, col, 0, 0),
@@ -586,8 +595,9 @@ void decay_fft::workspace::finish(float* const* dst)
                           ny,
                           e.d_channels);
         for (size_t k = 0; k < e.d_channels; k++) {
-            fftwf_execute_dft(
-                e.d_col_backward, d_column + (rank + k) * ny, d_channel + k * bins + col);
+            fftwf_execute_dft(e.d_col_backward[col & 1],
+                              d_column + (rank + k) * ny,
+                              d_channel + k * bins + col);
         }
     }
     for (size_t k = 0; k < e.d_channels; k++) {

@@ -106,18 +106,19 @@ public:
             d_row_start; // d_sorted[d_row_start[r]:d_row_start[r + 1]] in row r
         std::vector<int> d_row_next;
         std::vector<deposit_value> d_sorted;
-        float* d_line_in;         // rank real rows of nx: one row of every plane
-        fftwf_complex* d_rows;    // rank planes of ny x stride, zero but row_used
-        fftwf_complex* d_column;  // (rank + channels) x ny: one spectrum column
+        float* d_line_in;        // rank real rows (d_line_stride): one row of every plane
+        fftwf_complex* d_rows;   // rank planes of ny x stride, zero but row_used
+        fftwf_complex* d_column; // (rank + channels) x ny: one spectrum column
         fftwf_complex* d_channel; // channels x ny x stride
         float* d_line;            // one output row of nx
     };
 
 private:
     int d_height, d_width, d_ny, d_nx, d_nxc;
-    size_t d_plane;  // padded stride of one real plane
-    size_t d_stride; // complex row stride of the row spectra (32-byte multiple)
-    size_t d_bins;   // ny * d_stride
+    size_t d_plane;       // padded stride of one real plane
+    size_t d_stride;      // complex row stride of the row spectra (32-byte multiple)
+    size_t d_line_stride; // float stride of the real rows (32-byte multiple)
+    size_t d_bins;        // ny * d_stride
     size_t d_channels;
     double d_max_fit_error = 0.0;
     // Kernel spectra scaled by 1 / (ny * nx), complex (re, im), in the order finish()
@@ -130,8 +131,9 @@ private:
     }
     fftwf_plan d_row_forward = nullptr;  // r2c of one row
     fftwf_plan d_row_backward = nullptr; // c2r of one row
-    fftwf_plan d_col_forward = nullptr;  // one column of the row spectra -> contiguous
-    fftwf_plan d_col_backward = nullptr; // contiguous -> one column of a channel
+    // [even or odd column] one column of the row spectra -> contiguous, and back
+    fftwf_plan d_col_forward[2] = { nullptr, nullptr };
+    fftwf_plan d_col_backward[2] = { nullptr, nullptr };
 
     // Deposit basis: psi_l(d) = sum_m d_project[l][m] * monomial_m(d).
     double d_project[rank * n_monomials];

@@ -147,12 +147,14 @@ class qa_constellation(gr_unittest.TestCase):
             self.assertLess(relative_error(got, want), 1e-3)
 
     def test_decay_fft_other_geometry(self):
-        # 96 x 64: window 25 through FFTs of 128 x 96, window 50 too wide for them (direct)
+        # 96 x 64: window 25 through FFTs of 128 x 96, window 50 too wide for them (direct);
+        # 51 x 43: FFTs of 90 x 75 (odd rows of real values, odd spectrum columns)
         iq = noisy(self.rng, (2, 300), 1.0)
-        want = reference_decay(iq, size=(96, 64), normalise=False)
-        got = rfml.render_constellations(iq, size=(96, 64), normalise="none")
-        self.assertEqual(got.shape, (2, 3, 96, 64))
-        self.assertLess(relative_error(got, want), 1e-3)
+        for size in ((96, 64), (51, 43)):
+            want = reference_decay(iq, size=size, normalise=False)
+            got = rfml.render_constellations(iq, size=size, normalise="none")
+            self.assertEqual(got.shape, (2, 3, *size))
+            self.assertLess(relative_error(got, want), 1e-3)
 
     def test_defaults_equal_denomae_rendering(self):
         z = 0.6 * np.exp(1j * np.pi / 2 * self.rng.integers(0, 4, 200)) + 0.15 * (
