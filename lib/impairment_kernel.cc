@@ -148,30 +148,52 @@ size_t impairment_kernel::process(
         return n;
     }
     // Cubic Lagrange interpolation at input instants t_k = t_ref + (k - k_ref) step
-    // (rfml.dsp._cubic_resample); input -1 is taken as input 0.
-    const int64_t last = d_in_base + static_cast<int64_t>(n_in) - 1; // newest input
+    // (rfml.dsp._cubic_resample); input -1 is taken as input 0. Output k needs inputs up
+    // to floor(t_k) + 2, so the outputs possible now are those with t_k < last - 1.
+    const double last = static_cast<double>(d_in_base + static_cast<int64_t>(n_in) - 1);
+    auto instant = [this](size_t k) {
+        return d_t_ref + static_cast<double>(d_n + k - d_k_ref) * d_step;
+    };
     size_t produced = 0;
-    for (; produced < max_out; produced++) {
-        const double t = d_t_ref + static_cast<double>(d_n + produced - d_k_ref) * d_step;
-        const int64_t i = static_cast<int64_t>(t); // t >= 0: truncation is floor
-        const double whole = static_cast<double>(i);
-        if (i + 2 > last) {
-            break;
+    if (n_in > 0 && instant(0) < last - 1) {
+        const double room =
+            (last - 1 - instant(0)) / d_step; // about the outputs possible
+        produced = std::min(max_out, static_cast<size_t>(room) + 2);
+        while (produced > 0 && !(instant(produced - 1) < last - 1)) {
+            produced--;
         }
-        const double mu = t - whole;
-        const double a = (mu + 1) * (mu - 2), b = mu * (mu - 1);
-        const float w_m1 = static_cast<float>(b * (mu - 2) * (-1.0 / 6));
-        const float w_0 = static_cast<float>(a * (mu - 1) * 0.5);
-        const float w_1 = static_cast<float>(a * mu * -0.5);
-        const float w_2 = static_cast<float>(b * (mu + 1) * (1.0 / 6));
-        const gr_complex* x = in + (i - d_in_base);
-        const gr_complex before = i >= 1 ? x[-1] : in[0 - d_in_base];
-        out[produced] = w_m1 * before + w_0 * x[0] + w_1 * x[1] + w_2 * x[2];
+    }
+    const double base = static_cast<double>(d_in_base);
+    int32_t rel[block]; // floor(t_k) - d_in_base
+    float w[block][4];  // the four tap weights of each output, side by side
+    for (size_t done = 0; done < produced; done += block) {
+        const size_t m = std::min(block, produced - done);
+        // (d_n + done + k - d_k_ref) as a double, exactly (integers below 2^53)
+        const double k0 = static_cast<double>(d_n + done - d_k_ref);
+        for (size_t k = 0; k < m; k++) { // t_k >= 0: truncation is floor
+            const double t =
+                d_t_ref + (k0 + static_cast<double>(static_cast<int32_t>(k))) * d_step -
+                base;
+            rel[k] = static_cast<int32_t>(t);
+            const double mu = t - static_cast<double>(rel[k]);
+            const double a = (mu + 1) * (mu - 2), b = mu * (mu - 1);
+            w[k][0] = static_cast<float>(b * (mu - 2) * (-1.0 / 6));
+            w[k][1] = static_cast<float>(a * (mu - 1) * 0.5);
+            w[k][2] = static_cast<float>(a * mu * -0.5);
+            w[k][3] = static_cast<float>(b * (mu + 1) * (1.0 / 6));
+        }
+        const float* xf = reinterpret_cast<const float*>(in);
+        float* yf = reinterpret_cast<float*>(out + done);
+        for (size_t k = 0; k < m; k++) {
+            const float* x = xf + 2 * rel[k];                   // input floor(t_k)
+            const float* xm = xf + 2 * std::max(rel[k] - 1, 0); // only output 0 clamps
+            const float* c = w[k];
+            yf[2 * k] = c[0] * xm[0] + c[1] * x[0] + c[2] * x[2] + c[3] * x[4];
+            yf[2 * k + 1] = c[0] * xm[1] + c[1] * x[1] + c[2] * x[3] + c[3] * x[5];
+        }
     }
     // Inputs before the next output's first tap are not needed again.
-    const double t_next =
-        d_t_ref + static_cast<double>(d_n + produced - d_k_ref) * d_step;
-    const int64_t keep = static_cast<int64_t>(t_next) - 1;
+    const int64_t keep = static_cast<int64_t>(instant(produced)) - 1;
     consumed = static_cast<size_t>(
         std::clamp<int64_t>(keep - d_in_base, 0, static_cast<int64_t>(n_in)));
     d_in_base += static_cast<int64_t>(consumed);
