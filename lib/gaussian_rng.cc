@@ -20,6 +20,8 @@ constexpr double V = 0.00492867323399;
 struct tables {
     std::array<double, 257> x;
     std::array<double, 257> f;
+    std::array<float, 256> w;
+    std::array<uint32_t, 256> k;
     tables()
     {
         x[0] = V / std::exp(-0.5 * R * R);
@@ -31,6 +33,10 @@ struct tables {
         x[255 + 1] = 0.0;
         for (int i = 0; i < 257; i++) {
             f[i] = std::exp(-0.5 * x[i] * x[i]);
+        }
+        for (int i = 0; i < 256; i++) {
+            w[i] = static_cast<float>(x[i] * 0x1p-23);
+            k[i] = static_cast<uint32_t>(std::floor(0x1p23 * x[i + 1] / x[i]));
         }
     }
 };
@@ -53,6 +59,8 @@ uint64_t splitmix64(uint64_t& z)
 
 const double* const gaussian_rng::s_x = zig().x.data();
 const double* const gaussian_rng::s_f = zig().f.data();
+const float* const gaussian_rng::s_w = zig().w.data();
+const uint32_t* const gaussian_rng::s_k = zig().k.data();
 
 gaussian_rng::gaussian_rng(uint64_t seed) { this->seed(seed); }
 
@@ -63,9 +71,11 @@ void gaussian_rng::seed(uint64_t seed)
     }
 }
 
-double gaussian_rng::slow(unsigned i, double u, double x)
+float gaussian_rng::slow(unsigned i, int32_t j)
 {
     for (;;) {
+        const double u = static_cast<double>(j) * 0x1p-23; // [-1, 1)
+        const double x = u * s_x[i];
         if (i == 0) {
             // The tail beyond R (Marsaglia 1964).
             double t, y;
@@ -73,19 +83,17 @@ double gaussian_rng::slow(unsigned i, double u, double x)
                 t = -std::log(uniform()) / R;
                 y = -std::log(uniform());
             } while (y + y < t * t);
-            return u < 0 ? -(R + t) : R + t;
+            return static_cast<float>(u < 0 ? -(R + t) : R + t);
         }
         // The wedge between layer i's rectangle and the curve.
         if (s_f[i + 1] + (s_f[i] - s_f[i + 1]) * uniform() < std::exp(-0.5 * x * x)) {
-            return x;
+            return static_cast<float>(x);
         }
-        const uint64_t bits = next_u64();
-        i = bits & 0xff;
-        u = static_cast<double>(static_cast<int64_t>(bits >> 11) - (int64_t{ 1 } << 52)) *
-            0x1p-52;
-        x = u * s_x[i];
-        if (std::fabs(x) < s_x[i + 1]) {
-            return x;
+        const uint32_t h = next_u32();
+        i = h & 0xff;
+        j = static_cast<int32_t>(h) >> 8;
+        if (static_cast<uint32_t>(j < 0 ? -j : j) < s_k[i]) {
+            return static_cast<float>(j) * s_w[i];
         }
     }
 }
