@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """mod_source: random payload bytes -> one of the modulation classes, at unit power."""
 
+import functools
 import math
 
 import numpy as np
@@ -56,6 +57,22 @@ def ofdm_carriers(fft_len, occupied):
             "raise ofdm_fft_len or ofdm_occupied"
         )
     return data, pilots
+
+
+# Output powers are remembered (generation builds many sources with the same pulse or
+# frame; the numpy work is a few ms per source).
+@functools.lru_cache(maxsize=256)
+def _pfb_power(taps_bytes, nfilts, rate, mean, var):
+    return dsp.pfb_output_power(np.frombuffer(taps_bytes), nfilts, rate, mean, var)
+
+
+def _pfb_output_power(taps, nfilts, rate, mean, var):
+    """dsp.pfb_output_power, remembered per taps and arguments."""
+    taps = np.asarray(taps, dtype=np.float64).tobytes()
+    return _pfb_power(taps, nfilts, float(rate), mean, var)
+
+
+_OFDM_POWER = {}  # (fft_len, cp_len, occupied, bps, packet_len) -> power, at most 256
 
 
 class mod_source(gr.hier_block2):
@@ -189,20 +206,20 @@ class mod_source(gr.hier_block2):
                 mod.disconnect(mod.rrc_filter, mod)
                 mod.rrc_filter = filter.interp_fir_filter_ccf(int(sps), taps)
                 mod.connect(mod.chunks2symbols, mod.rrc_filter, mod)
-                return [mod], dsp.pfb_output_power(taps, int(sps), sps, mean, var)
+                return [mod], _pfb_output_power(taps, int(sps), sps, mean, var)
             # psk_mod spans its RRC over 11*int(sps) symbols; 11 symbols (what its
             # "ntaps_per_filt = 11" intends) give the same pulse at a tenth of the cost.
             taps = filter.firdes.root_raised_cosine(NFILTS, NFILTS, 1.0, excess_bw, 11 * NFILTS)
             mod.rrc_filter.set_taps(taps)
-            return [mod], dsp.pfb_output_power(taps, NFILTS, sps, mean, var)
+            return [mod], _pfb_output_power(taps, NFILTS, sps, mean, var)
         if sps == int(sps):
             taps = dsp.pulse_taps(pulse, int(sps), excess_bw, bt)
             shaper = filter.interp_fir_filter_ccf(int(sps), taps.astype(np.float32).tolist())
-            power = dsp.pfb_output_power(taps, int(sps), sps, mean, var)
+            power = _pfb_output_power(taps, int(sps), sps, mean, var)
         else:
             proto = dsp.pulse_taps(pulse, NFILTS, excess_bw, bt)
             shaper = filter.pfb_arb_resampler_ccf(sps, proto.astype(np.float32).tolist(), NFILTS)
-            power = dsp.pfb_output_power(proto, NFILTS, sps, mean, var)
+            power = _pfb_output_power(proto, NFILTS, sps, mean, var)
         if m == "OOK":
             chain = [
                 blocks.packed_to_unpacked_bb(1, gr.GR_MSB_FIRST),
@@ -285,11 +302,16 @@ class mod_source(gr.hier_block2):
         tx = digital.ofdm_tx(**self.ofdm_params)
         const = {1: digital.constellation_bpsk, 2: digital.constellation_qpsk,
                  3: digital.constellation_8psk}[bps]()  # fmt: skip
-        power = dsp.ofdm_frame_power(
-            tx.sync_words, data, pilots, self.ofdm_params["pilot_symbols"], fft_len,
-            cp_len, bps, packet_len,
-            payload_power=float(np.mean(np.abs(np.asarray(const.points())) ** 2)),
-        )  # fmt: skip
+        power = _OFDM_POWER.get(key := (fft_len, cp_len, float(occupied), bps, packet_len))
+        if power is None:
+            power = dsp.ofdm_frame_power(
+                tx.sync_words, data, pilots, self.ofdm_params["pilot_symbols"], fft_len,
+                cp_len, bps, packet_len,
+                payload_power=float(np.mean(np.abs(np.asarray(const.points())) ** 2)),
+            )  # fmt: skip
+            if len(_OFDM_POWER) >= 256:
+                _OFDM_POWER.clear()
+            _OFDM_POWER[key] = power
         tagger = blocks.stream_to_tagged_stream(gr.sizeof_char, 1, packet_len, PACKET_LEN_KEY)
         return [tagger, tx], power
 
