@@ -165,6 +165,7 @@ size_t impairment_kernel::process(
     }
     const double base = static_cast<double>(d_in_base);
     int32_t rel[block]; // floor(t_k) - d_in_base
+    float mu[block];    // t_k - floor(t_k)
     float w[block][4];  // the four tap weights of each output, side by side
     for (size_t done = 0; done < produced; done += block) {
         const size_t m = std::min(block, produced - done);
@@ -175,12 +176,15 @@ size_t impairment_kernel::process(
                 d_t_ref + (k0 + static_cast<double>(static_cast<int32_t>(k))) * d_step -
                 base;
             rel[k] = static_cast<int32_t>(t);
-            const double mu = t - static_cast<double>(rel[k]);
-            const double a = (mu + 1) * (mu - 2), b = mu * (mu - 1);
-            w[k][0] = static_cast<float>(b * (mu - 2) * (-1.0 / 6));
-            w[k][1] = static_cast<float>(a * (mu - 1) * 0.5);
-            w[k][2] = static_cast<float>(a * mu * -0.5);
-            w[k][3] = static_cast<float>(b * (mu + 1) * (1.0 / 6));
+            mu[k] = static_cast<float>(t - static_cast<double>(rel[k]));
+        }
+        for (size_t k = 0; k < m; k++) { // the Lagrange weights, in float32
+            const float u = mu[k];
+            const float a = (u + 1) * (u - 2), b = u * (u - 1);
+            w[k][0] = b * (u - 2) * (-1.0f / 6);
+            w[k][1] = a * (u - 1) * 0.5f;
+            w[k][2] = a * u * -0.5f;
+            w[k][3] = b * (u + 1) * (1.0f / 6);
         }
         const float* xf = reinterpret_cast<const float*>(in);
         float* yf = reinterpret_cast<float*>(out + done);
