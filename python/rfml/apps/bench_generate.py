@@ -2,7 +2,7 @@
 """`rfml bench generate`: MS/s of the whole generation path beside the bare modulators.
 
 The generation path is :func:`gnuradio.rfml.generation.generate`: mod_source -> loopback
-(sim) -> capture, noise by ``dsp.add_awgn``, written to HDF5, several classes side by
+(sim) -> capture, noise by ``rfml.add_awgn_planar``, written to HDF5, several classes side by
 side. The baseline, measured in the same run, is the same ``mod_source`` blocks alone
 (one per class, side by side in one flowgraph, into null sinks). ``samples_per_s`` counts
 the samples of the vectors written (not the gaps between them). The CPU seconds per
