@@ -23,8 +23,8 @@ namespace rfml {
  * (0 included) starts a usable stream. One normal takes half a 64-bit draw in about
  * 99% of the cases (8 bits pick one of 256 layers, 24 bits the signed position, the
  * resolution of the float32 result); the wedges and the tail (|x| > 3.654) take more. The
- * same seed gives the same numbers on every run and machine with IEEE-754 doubles (the
- * tables are computed from constants at construction; no fast-math).
+ * same seed gives the same numbers on every run of a build (the tables are computed
+ * from constants with the C library's exp and log at start-up; no fast-math).
  */
 class RFML_API gaussian_rng
 {
