@@ -84,11 +84,11 @@ class mod_source(gr.hier_block2):
     - OOK: ours; bits {0, 1} shaped by a "rect", "rrc" or "gaussian" pulse.
     - GFSK: gr-digital ``gfsk_mod`` with sensitivity ``pi * mod_index / sps``.
     - GMSK: gr-digital ``gmsk_mod`` (modulation index 0.5 by definition).
-    - DBPSK / DQPSK: gr-digital ``psk_mod(2 or 4 points, gray, differential=True)`` for
-      the "rrc" pulse (its RRC spans 11 symbols; at an integer sps an interpolating FIR
-      with the same taps replaces its arbitrary-rate filter bank); for "rect" and
-      "gaussian" the same bit mapping and differential encoder (gr-digital ``map_bb``,
-      ``diff_encoder_bb``) with our pulse.
+    - DBPSK / DQPSK: the chain of gr-digital ``psk_mod(2 or 4 points, gray,
+      differential=True)`` (``packed_to_unpacked_bb``, ``map_bb``, ``diff_encoder_bb``,
+      ``chunks_to_symbols_bc``), built block by block, with the "rrc" pulse over 11 symbols
+      (an interpolating FIR at an integer sps, a polyphase filter bank otherwise) or our
+      "rect" and "gaussian" pulses.
     - OFDM: gr-digital ``ofdm_tx`` on packets of ``ofdm_packet_len`` bytes.
 
     Non-integer samples per symbol: the pulse-shaped classes resample in their polyphase
@@ -191,28 +191,20 @@ class mod_source(gr.hier_block2):
         """OOK / DBPSK / DQPSK: symbols -> pulse shaping at sps."""
         mean, var = (0.5, 0.25) if m == "OOK" else (0.0, 1.0)
         if m != "OOK" and pulse == "rrc":
-            mod = digital.psk_mod(
-                constellation_points=2 if m == "DBPSK" else 4,
-                mod_code="gray",
-                differential=True,
-                samples_per_symbol=sps,
-                excess_bw=excess_bw,
-            )
+            # gr-digital psk_mod's chain (generic_mod: the blocks below) with its RRC over 11
+            # symbols (what its "ntaps_per_filt = 11" intends; it spans 11*int(sps)); at an
+            # integer rate an interpolating FIR with the same taps replaces the arbitrary-rate
+            # filter bank (exact taps, 3x faster). Built directly: a psk_mod costs
+            # milliseconds to construct.
             if sps == int(sps):
-                # At an integer rate an interpolating FIR with the same RRC (11 symbols)
-                # replaces psk_mod's arbitrary-rate filter bank: exact taps, 3x faster.
                 taps = filter.firdes.root_raised_cosine(sps, sps, 1.0, excess_bw, 11 * int(sps))
-                mod.disconnect(mod.chunks2symbols, mod.rrc_filter)
-                mod.disconnect(mod.rrc_filter, mod)
-                mod.rrc_filter = filter.interp_fir_filter_ccf(int(sps), taps)
-                mod.connect(mod.chunks2symbols, mod.rrc_filter, mod)
-                return [mod], _pfb_output_power(taps, int(sps), sps, mean, var)
-            # psk_mod spans its RRC over 11*int(sps) symbols; 11 symbols (what its
-            # "ntaps_per_filt = 11" intends) give the same pulse at a tenth of the cost.
-            taps = filter.firdes.root_raised_cosine(NFILTS, NFILTS, 1.0, excess_bw, 11 * NFILTS)
-            mod.rrc_filter.set_taps(taps)
-            return [mod], _pfb_output_power(taps, NFILTS, sps, mean, var)
-        if sps == int(sps):
+                shaper = filter.interp_fir_filter_ccf(int(sps), taps)
+                power = _pfb_output_power(taps, int(sps), sps, mean, var)
+            else:
+                taps = filter.firdes.root_raised_cosine(NFILTS, NFILTS, 1.0, excess_bw, 11 * NFILTS)
+                shaper = filter.pfb_arb_resampler_ccf(sps, taps, NFILTS)
+                power = _pfb_output_power(taps, NFILTS, sps, mean, var)
+        elif sps == int(sps):
             taps = dsp.pulse_taps(pulse, int(sps), excess_bw, bt)
             shaper = filter.interp_fir_filter_ccf(int(sps), taps.astype(np.float32).tolist())
             power = _pfb_output_power(taps, int(sps), sps, mean, var)
