@@ -117,7 +117,7 @@ main() {
         setup) setup ;;
         demo)
             setup
-            "$VENV/bin/rfml" demo "$@"
+            "$VENV/bin/python" -m gnuradio.rfml.apps demo "$@"
             ;;
         test)
             setup
