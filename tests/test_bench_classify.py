@@ -4,10 +4,16 @@ figures the README quotes are in the JSON."""
 
 import json
 
+import pytest
 from gnuradio.rfml.apps.__main__ import main as rfml_main
+from gnuradio.rfml.ml import checkpoint
 
 
 def test_bench_classify_quick(tmp_path, capsys):
+    shipped = checkpoint.WEIGHTS_DIR / checkpoint.SHIPPED["tsddae"]
+    if not shipped.is_file():
+        pytest.fail(f"shipped weights not installed: {shipped}; they come from "
+                    "python/rfml/weights/ with ./run.sh setup", pytrace=False)  # fmt: skip
     out = tmp_path / "bench.json"
     argv = ["bench", "classify", "--vectors", "128", "--batch-sizes", "32,64",
             "--threads", "1,2", "--repeats", "1", "--device", "cpu",
