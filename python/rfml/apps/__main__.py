@@ -18,7 +18,7 @@ SUBCOMMANDS = {
     "eval": "accuracy per SNR, confusion matrices and plots of a classifier on a data set",
     "generate": "generate a labelled HDF5 data set through the (simulated) loopback",
     "capture": "record a loopback run to a SigMF recording with class and SNR annotations",
-    "demo": "generate a small data set and picture its classes (constellations, spectra)",
+    "demo": "live modulation classification through the simulated loopback",
 }
 
 
