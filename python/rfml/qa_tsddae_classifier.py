@@ -165,6 +165,12 @@ class qa_tsddae_classifier(gr_unittest.TestCase):
             rfml.tsddae_classifier(vector_length=L, batch_size=0, model=MeanModel())
         with self.assertRaisesRegex(ValueError, "unknown device"):
             rfml.tsddae_classifier(vector_length=L, device="tpu", model=MeanModel())
+        if not torch.cuda.is_available():
+            with self.assertRaisesRegex(RuntimeError, "no CUDA GPU.*device='cpu'"):
+                rfml.tsddae_classifier(vector_length=L, device="cuda", model=MeanModel())
+        clf = rfml.tsddae_classifier(vector_length=L, device="auto", model=MeanModel())
+        want = "cuda" if torch.cuda.is_available() else "cpu"
+        self.assertEqual(clf.predictor.device.type, want)
 
 
 if __name__ == "__main__":
