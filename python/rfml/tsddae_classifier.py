@@ -28,6 +28,7 @@ class tsddae_classifier(gr.sync_block):
     probabilities in the order of the model's classes; zeros when invalid) and ``offset``
     (uint64, absolute sample index of the vector's first sample); the output repeats the
     input unchanged with a stream tag ``rfml_label`` (the label as a symbol) on each vector.
+    Messages are built only while something is subscribed to the port; tags always.
     A vector with NaN/Inf samples or zero power gets the label ``invalid`` and is counted
     (``invalid_count()``); the flowgraph keeps running.
 
