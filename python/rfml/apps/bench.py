@@ -27,8 +27,9 @@ def get_args_parser():
     parser = argparse.ArgumentParser(add_help=False)
     sub = parser.add_subparsers(dest="name", metavar="NAME", required=True)
     for name, help_text in BENCHMARKS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text,
-                           parents=[_module(name).get_args_parser()])
+        p = sub.add_parser(
+            name, help=help_text, description=help_text, parents=[_module(name).get_args_parser()]
+        )
         p.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
     return parser
 
