@@ -459,17 +459,17 @@ def _run_batch(cfg, batch):
 
 
 def _batches_in_process(cfg, batches):
-    """Yields each batch's results. While one flowgraph runs (C++ blocks only, a thread
-    each), the previous batch's noise is added (the kernel releases the GIL, two threads)
-    and the next flowgraph is built, so both cores stay busy."""
+    """Yields each batch's results. Two flowgraphs run at a time (C++ blocks only, a
+    thread each), so the cores stay busy while the branches of one finish; meanwhile the
+    previous batch's noise is added (the kernel releases the GIL, two threads) and the
+    next flowgraph is built."""
     with ThreadPoolExecutor(max_workers=3) as pool:  # a batch's task and two of its jobs
-        running = _Run(cfg, batches[0]).start() if batches else None
-        ready = _Run(cfg, batches[1]) if len(batches) > 1 else None
+        running = deque(_Run(cfg, batch).start() for batch in batches[:2])
         for b in range(len(batches)):
-            results = running.finish(cfg)
-            running = ready.start() if ready else None
+            results = running.popleft().finish(cfg)
             noisy = pool.submit(_add_noise, results, pool)
-            ready = _Run(cfg, batches[b + 2]) if b + 2 < len(batches) else None
+            if b + 2 < len(batches):
+                running.append(_Run(cfg, batches[b + 2]).start())
             yield noisy.result()
 
 
