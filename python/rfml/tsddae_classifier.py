@@ -18,10 +18,12 @@ def _base(index, name):
 class tsddae_classifier(gr.sync_block):
     """Classifies each complex vector with a trained model (TS-DDAE by default).
 
-    Vectors are run through the model in whole batches: the block asks the scheduler for
-    multiples of ``batch_size`` vectors per ``work()`` call (as a decimator would), so at the
-    end of a finite stream the last ``N mod batch_size`` vectors are neither classified nor
-    passed on.
+    Vectors are run through the model in batches of up to ``batch_size``: every ``work()``
+    call classifies all the vectors waiting, ``batch_size`` at a time. The block's history
+    of ``batch_size`` vectors makes GNU Radio give its input buffer room for two batches
+    (the history itself is never classified), so when the model is the bottleneck the
+    vectors queue up and every call sees full batches; when it keeps up, smaller ones go
+    through at once (low latency), and the end of a finite stream is classified too.
 
     For every vector it publishes a PMT dict on the message port ``classification``:
     ``label`` (symbol), ``index`` (long; -1 when invalid), ``probs`` (f32vector, the class
@@ -87,7 +89,9 @@ class tsddae_classifier(gr.sync_block):
         self._invalid = 0
         self._classified = 0
         self.message_port_register_out(self._port)
-        self.set_output_multiple(self.batch_size)
+        # Buffer room for two batches on both sides (see the class docstring).
+        self.set_history(self.batch_size + 1)
+        self.set_min_output_buffer(2 * self.batch_size)
 
     def invalid_count(self):
         """Vectors labelled invalid (NaN/Inf samples or zero power) so far."""
@@ -118,8 +122,8 @@ class tsddae_classifier(gr.sync_block):
             add_tag(0, first + i, tag_key, label)
 
     def work(self, input_items, output_items):
-        vectors = input_items[0]  # (n_vectors, L) complex64
-        n = len(vectors)
+        n = len(output_items[0])
+        vectors = input_items[0][self.history() - 1 :]  # (n, L) complex64, past the history
         output_items[0][:] = vectors
         first = self.nitems_read(0)
         for start in range(0, n, self.batch_size):

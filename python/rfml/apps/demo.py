@@ -158,9 +158,13 @@ def parse_snrs(text):
 
 def classification_demo(args):
     """The classification demo: run, print the tables, write the PNGs (and JSON)."""
+    from gnuradio import gr
+
     from .. import classification_demo as demo
     from ..ml.contract import CLASSES
 
+    # The table is the console output: GNU Radio's info lines (buffer sizes) stay out of it.
+    gr.logging().set_default_level(gr.log_levels.warn)
     snrs = parse_snrs(args.snr_db or CLASSIFY_SNRS)
     per_class = args.per_class or 128
     gui = args.display == "window" or (args.display == "auto" and demo.has_display())
