@@ -135,7 +135,7 @@ class qa_tsddae_classifier(gr_unittest.TestCase):
         self.assertEqual(sum(model.batches), 256)
         # the input buffer holds two batches: nearly every call is a full one
         self.assertLessEqual(max(model.batches), 32)
-        self.assertLessEqual(len(model.batches), 256 // 32 + 2)
+        self.assertGreaterEqual(model.batches.count(32), 256 // 32 - 1)
 
     def test_tags_without_a_message_subscriber(self):
         vectors = make_vectors(16, self.rng)

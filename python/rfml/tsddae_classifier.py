@@ -7,6 +7,10 @@ from gnuradio import gr
 
 from .ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH, INVALID_LABEL, LABEL_TAG_KEY
 
+# Vectors the input and output buffers hold at least: many small batches per work() call
+# when batch_size is small.
+MIN_BUFFER_VECTORS = 256
+
 
 def _base(index, name):
     """(PMT dict {label: name, index: index}, the label symbol)."""
@@ -18,12 +22,13 @@ def _base(index, name):
 class tsddae_classifier(gr.sync_block):
     """Classifies each complex vector with a trained model (TS-DDAE by default).
 
-    Vectors are run through the model in batches of up to ``batch_size``: every ``work()``
-    call classifies all the vectors waiting, ``batch_size`` at a time. The block's history
-    of ``batch_size`` vectors makes GNU Radio give its input buffer room for two batches
-    (the history itself is never classified), so when the model is the bottleneck the
-    vectors queue up and every call sees full batches; when it keeps up, smaller ones go
-    through at once (low latency), and the end of a finite stream is classified too.
+    Vectors are run through the model in batches of up to ``batch_size``: a ``work()`` call
+    with at least one batch waiting classifies the whole batches and leaves the rest for the
+    next call; one with fewer vectors classifies them at once. The block's history makes
+    GNU Radio give its input buffer room for two batches or more (the history itself is
+    never classified), so when the model is the bottleneck the vectors queue up and the
+    calls see full batches; when it keeps up, smaller ones go through at once (low
+    latency), and the end of a finite stream is classified too.
 
     For every vector it publishes a PMT dict on the message port ``classification``:
     ``label`` (symbol), ``index`` (long; -1 when invalid), ``probs`` (f32vector, the class
@@ -89,9 +94,11 @@ class tsddae_classifier(gr.sync_block):
         self._invalid = 0
         self._classified = 0
         self.message_port_register_out(self._port)
-        # Buffer room for two batches on both sides (see the class docstring).
-        self.set_history(self.batch_size + 1)
-        self.set_min_output_buffer(2 * self.batch_size)
+        # Buffer room for two batches, and at least MIN_BUFFER_VECTORS, on both sides (see the
+        # class docstring): GNU Radio sizes the input buffer for twice the history.
+        room = max(2 * self.batch_size, MIN_BUFFER_VECTORS)
+        self.set_history(room // 2 + 1)
+        self.set_min_output_buffer(room)
 
     def invalid_count(self):
         """Vectors labelled invalid (NaN/Inf samples or zero power) so far."""
@@ -123,8 +130,11 @@ class tsddae_classifier(gr.sync_block):
 
     def work(self, input_items, output_items):
         n = len(output_items[0])
-        vectors = input_items[0][self.history() - 1 :]  # (n, L) complex64, past the history
-        output_items[0][:] = vectors
+        if n > self.batch_size:
+            # whole batches; the rest waits for the next call (with what arrives meanwhile)
+            n -= n % self.batch_size
+        vectors = input_items[0][self.history() - 1 :][:n]  # (n, L), past the history
+        output_items[0][:n] = vectors
         first = self.nitems_read(0)
         for start in range(0, n, self.batch_size):
             batch = vectors[start : start + self.batch_size]
