@@ -112,8 +112,7 @@ class demo_flowgraph(gr.top_block):
 
     Args:
         snr_db (float): target SNR of every vector.
-        per_class (int): vectors of each class in turn; per_class x classes must be a
-            multiple of batch_size (the classifier works on whole batches).
+        per_class (int): vectors of each class in turn.
         vector_length (int): samples per vector L.
         classes (sequence of str): the classes, in turn.
         model_path, cam_model_path (str): checkpoints ("" = shipped).
@@ -135,12 +134,6 @@ class demo_flowgraph(gr.top_block):
 
         gr.top_block.__init__(self, "rfml classification demo")
         self.n_vectors = per_class * len(classes)
-        if self.n_vectors % batch_size:
-            raise ValueError(
-                f"per_class x classes = {self.n_vectors} vectors is not a multiple of "
-                f"batch_size={batch_size}; the classifier works on whole batches: choose "
-                "per_class accordingly"
-            )
         seeds = np.random.default_rng(seed).integers(1, 2**31 - 1, size=len(classes) + 2)
         self.sources = [mod_source(c, seed=int(s)) for c, s in zip(classes, seeds, strict=False)]
         self.cycler = class_cycler(len(classes), per_class * vector_length)
