@@ -8,11 +8,12 @@
 #   ./run.sh test-slow   the heavy tests (marker "slow")
 #   ./run.sh setup       only the set-up
 # Every step is skipped when its inputs have not changed, so a second run is quick.
-# RFML_BUILD and RFML_PREFIX choose the build and install folders (defaults: build/, .prefix/).
+# RFML_BUILD, RFML_PREFIX and RFML_VENV choose the build, install and venv folders
+# (defaults: build/, .prefix/, .venv/).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-VENV="$ROOT/.venv"
+VENV="${RFML_VENV:-$ROOT/.venv}"
 BUILD="${RFML_BUILD:-$ROOT/build}"
 PREFIX="${RFML_PREFIX:-$ROOT/.prefix}"
 STAMPS="$VENV/.rfml-stamps"
@@ -81,7 +82,7 @@ build_module() {
     pydir="$(find "$PREFIX/lib" -maxdepth 3 -type d \( -name site-packages -o -name dist-packages \) | head -n1)"
     export PYTHONPATH="$pydir${PYTHONPATH:+:$PYTHONPATH}"
     export GRC_BLOCKS_PATH="$PREFIX/share/gnuradio/grc/blocks"
-    if [ "$PREFIX" = "$ROOT/.prefix" ]; then
+    if [ "$PREFIX" = "$ROOT/.prefix" ] && [ "$VENV" = "$ROOT/.venv" ]; then
         # Make the default install visible to .venv/bin/python and .venv/bin/rfml.
         local site
         site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"

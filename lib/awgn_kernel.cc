@@ -47,6 +47,33 @@ bool noise_scale(
     return true;
 }
 
+// The loop both layouts share: per vector, draw its noise and scale, count and flag an
+// invalid one, then write(v, xv, ok, scale, w) writes its output.
+template <typename Write>
+size_t for_each_vector(const gr_complex* x,
+                       size_t n_vectors,
+                       size_t L,
+                       const float* snr_db,
+                       size_t snr_stride,
+                       gaussian_rng& rng,
+                       bool* valid,
+                       Write write)
+{
+    std::vector<float> w(2 * L);
+    size_t invalid = 0;
+    for (size_t v = 0; v < n_vectors; v++) {
+        const gr_complex* xv = x + v * L;
+        float scale = 0.0f;
+        const bool ok = noise_scale(xv, L, snr_db[v * snr_stride], rng, w.data(), scale);
+        invalid += !ok;
+        if (valid) {
+            valid[v] = ok;
+        }
+        write(v, xv, ok, scale, w.data());
+    }
+    return invalid;
+}
+
 } // namespace
 
 size_t add_awgn(const gr_complex* x,
@@ -59,36 +86,34 @@ size_t add_awgn(const gr_complex* x,
                 gr_complex* noise,
                 bool* valid)
 {
-    std::vector<float> w(2 * L);
-    size_t invalid = 0;
-    for (size_t v = 0; v < n_vectors; v++) {
-        const gr_complex* xv = x + v * L;
-        gr_complex* yv = y + v * L;
-        float scale = 0.0f;
-        const bool ok = noise_scale(xv, L, snr_db[v * snr_stride], rng, w.data(), scale);
-        invalid += !ok;
-        if (valid) {
-            valid[v] = ok;
-        }
-        float* nv = noise ? reinterpret_cast<float*>(noise + v * L) : nullptr;
-        if (!ok) {
-            std::fill(yv, yv + L, gr_complex(0.0f));
-            if (nv) {
-                std::fill(nv, nv + 2 * L, 0.0f);
+    return for_each_vector(
+        x,
+        n_vectors,
+        L,
+        snr_db,
+        snr_stride,
+        rng,
+        valid,
+        [&](size_t v, const gr_complex* xv, bool ok, float scale, const float* w) {
+            gr_complex* yv = y + v * L;
+            float* nv = noise ? reinterpret_cast<float*>(noise + v * L) : nullptr;
+            if (!ok) {
+                std::fill(yv, yv + L, gr_complex(0.0f));
+                if (nv) {
+                    std::fill(nv, nv + 2 * L, 0.0f);
+                }
+                return;
             }
-            continue;
-        }
-        const float* xf = reinterpret_cast<const float*>(xv);
-        float* yf = reinterpret_cast<float*>(yv);
-        for (size_t k = 0; k < 2 * L; k++) {
-            const float n = w[k] * scale;
-            yf[k] = xf[k] + n;
-            if (nv) {
-                nv[k] = n;
+            const float* xf = reinterpret_cast<const float*>(xv);
+            float* yf = reinterpret_cast<float*>(yv);
+            for (size_t k = 0; k < 2 * L; k++) {
+                const float n = w[k] * scale;
+                yf[k] = xf[k] + n;
+                if (nv) {
+                    nv[k] = n;
+                }
             }
-        }
-    }
-    return invalid;
+        });
 }
 
 size_t add_awgn_planar(const gr_complex* x,
@@ -101,34 +126,32 @@ size_t add_awgn_planar(const gr_complex* x,
                        float* clean,
                        bool* valid)
 {
-    std::vector<float> w(2 * L);
-    size_t invalid = 0;
-    for (size_t v = 0; v < n_vectors; v++) {
-        const gr_complex* xv = x + v * L;
-        float* out = iq + v * 2 * L;
-        float scale = 0.0f;
-        const bool ok = noise_scale(xv, L, snr_db[v * snr_stride], rng, w.data(), scale);
-        invalid += !ok;
-        if (valid) {
-            valid[v] = ok;
-        }
-        if (clean) {
-            float* c = clean + v * 2 * L;
-            for (size_t k = 0; k < L; k++) {
-                c[k] = xv[k].real();
-                c[L + k] = xv[k].imag();
+    return for_each_vector(
+        x,
+        n_vectors,
+        L,
+        snr_db,
+        snr_stride,
+        rng,
+        valid,
+        [&](size_t v, const gr_complex* xv, bool ok, float scale, const float* w) {
+            float* out = iq + v * 2 * L;
+            if (clean) {
+                float* c = clean + v * 2 * L;
+                for (size_t k = 0; k < L; k++) {
+                    c[k] = xv[k].real();
+                    c[L + k] = xv[k].imag();
+                }
             }
-        }
-        if (!ok) {
-            std::fill(out, out + 2 * L, 0.0f);
-            continue;
-        }
-        for (size_t k = 0; k < L; k++) {
-            out[k] = xv[k].real() + w[2 * k] * scale;
-            out[L + k] = xv[k].imag() + w[2 * k + 1] * scale;
-        }
-    }
-    return invalid;
+            if (!ok) {
+                std::fill(out, out + 2 * L, 0.0f);
+                return;
+            }
+            for (size_t k = 0; k < L; k++) {
+                out[k] = xv[k].real() + w[2 * k] * scale;
+                out[L + k] = xv[k].imag() + w[2 * k + 1] * scale;
+            }
+        });
 }
 
 } // namespace rfml

@@ -5,6 +5,7 @@
  */
 
 #include "decay_fft.h"
+#include "target_clones.h"
 #include <gnuradio/rfml/constellation_renderer.h>
 #include <algorithm>
 #include <cmath>
@@ -12,14 +13,6 @@
 #include <exception>
 #include <stdexcept>
 #include <thread>
-
-// Hot loops are compiled twice: for AVX2+FMA and for the baseline x86-64; the loader
-// picks the one the CPU runs.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RFML_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define RFML_TARGET_CLONES
-#endif
 
 namespace gr {
 namespace rfml {

@@ -5,6 +5,7 @@
  */
 
 #include "decay_fft.h"
+#include "target_clones.h"
 #include <gnuradio/fft/fft.h>
 #include <algorithm>
 #include <cmath>
@@ -14,13 +15,6 @@
 #include <new>
 #include <sstream>
 #include <stdexcept>
-
-// Hot loops are compiled twice: for AVX2+FMA and for the baseline x86-64.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RFML_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define RFML_TARGET_CLONES
-#endif
 
 namespace gr {
 namespace rfml {
