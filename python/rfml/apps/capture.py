@@ -125,8 +125,8 @@ def _json_safe(rec):
     for key, value in rec.items():
         if isinstance(value, float) and math.isnan(value):
             continue
-        if key in ("pulse", "ofdm_fft_len", "ofdm_cp_len", "job") and value == -1:
-            continue
+        if key == "start" or (key in ("pulse", "ofdm_fft_len", "ofdm_cp_len") and value == -1):
+            continue  # "start" is a per-vector index of data sets, not of segments
         out[sigmf.key(key)] = value
     return out
 
