@@ -432,8 +432,20 @@ def _decode(value):
     return value
 
 
+def _attributes(path, obj, limit):
+    """The attributes of an HDF5 object, decoded; each one's declared size is checked
+    before it is read (a damaged header can declare terabytes)."""
+    out = {}
+    for name in obj.attrs:
+        attr = obj.attrs.get_id(name)
+        count = math.prod(attr.shape) if attr.shape else 1
+        _check_memory(path, count * attr.dtype.itemsize, limit)
+        out[name] = _decode(obj.attrs[name])
+    return out
+
+
 def _read_rfml(path, f, sel, clean, limit, vectors=True):
-    attrs = {k: _decode(v) for k, v in f.attrs.items()}
+    attrs = _attributes(path, f, limit)
     missing = [k for k in _REQUIRED_ATTRS if k not in attrs]
     if missing:
         raise DatasetError(f"{path}: attributes {missing} are missing; regenerate the file")
@@ -524,6 +536,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("_codecs", "encode"),
+        ("__builtin__", "bytes"),  # protocol 2 writes b"" (an empty array's data) as bytes()
+        ("builtins", "bytes"),
     }
 
     def find_class(self, module, name):
@@ -534,7 +548,28 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 "tuples, strings, numbers and numpy arrays; this file is not one (or was "
                 "tampered with)"
             )
+        if name == "bytes":
+            return _empty_bytes
+        if name == "_reconstruct":
+            return _empty_array
         return super().find_class(canonical, name)
+
+
+def _empty_bytes(*args):
+    """``bytes()`` as protocol-2 pickles use it; ``bytes(n)`` would allocate n bytes."""
+    if args:
+        raise DatasetError("a pickle asked for bytes(...) with arguments; not a RadioML file")
+    return b""
+
+
+def _empty_array(subtype, shape, dtype):
+    """numpy's ``_reconstruct`` as its pickles use it: an empty array that the pickle then
+    fills; any other shape would be allocated before the data is there."""
+    from numpy.core.multiarray import _reconstruct
+
+    if subtype is not np.ndarray or tuple(np.atleast_1d(shape)) != (0,):
+        raise DatasetError("a pickle asked numpy for a non-empty array before its data")
+    return _reconstruct(subtype, shape, dtype)
 
 
 def _unpickle(path, limit):
