@@ -3,6 +3,7 @@
 clear DatasetErrors naming the file and the field, no silent conversions."""
 
 import pickle
+import struct
 
 import h5py
 import numpy as np
@@ -160,3 +161,28 @@ def test_bad_selection_is_a_clear_error(tmp_path):
     path = write_rfml(tmp_path / "t.h5")
     with pytest.raises(ValueError, match="must increase"):
         read_dataset(path, select=np.array([3, 1]))
+
+
+def test_pickle_of_python3_protocol2_with_empty_entries_reads(tmp_path):
+    # protocol 2 stores an empty array's data as bytes(), a global the reader must allow
+    data = {("BPSK", 0): np.ones((2, 2, 8), np.float32), ("QPSK", 0): np.ones((0, 2, 8), "f4")}
+    path = tmp_path / "p2.pkl"
+    path.write_bytes(pickle.dumps(data, protocol=2))
+    ds = read_dataset(path)
+    assert len(ds) == 2 and ds.classes == ("BPSK", "QPSK")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"c__builtin__\nbytes\nJ" + struct.pack("<i", 10**9) + b"\x85R.",
+        b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nJ"
+        + struct.pack("<i", 10**9) + b"\x85U\x01b\x87R.",
+    ],
+    ids=["bytes(10**9)", "array(10**9)"],
+)  # fmt: skip
+def test_pickle_cannot_allocate_through_allowed_globals(tmp_path, payload):
+    path = tmp_path / "bomb.pkl"
+    path.write_bytes(b"\x80\x02" + payload)
+    with pytest.raises(DatasetError, match="bomb.pkl: a pickle asked"):
+        read_dataset(path)
