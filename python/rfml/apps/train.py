@@ -268,6 +268,10 @@ def main(args):
         raise ValueError(f"`rfml train {kind} {stage}` needs --out FILE.safetensors")
     model, card = train_stage(args, kind, stage)
     dist, _ = distributed(args.device)
+    if dist.world > 1:
+        import torch
+
+        torch.distributed.destroy_process_group()
     if not dist.main:
         return 0
     if args.test and models.get(kind).STAGES[stage].select == "accuracy":
