@@ -218,3 +218,16 @@ def test_classifier_runner_refuses_nan_weights():
         model.classifier.weight[0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN or Inf logits"):
         inference.ClassifierRunner(model, ("a", "b", "c"), L, "cpu").self_check()
+
+
+def test_docs_list_every_registered_kind():
+    """docs/models.md holds the table `rfml train list --markdown` writes, so a new model
+    kind (or stage) cannot be left out of the docs."""
+    from pathlib import Path
+
+    from gnuradio.rfml.apps.train import models_table
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
+    start, end = "<!-- models-table:start -->\n", "<!-- models-table:end -->"
+    table = text[text.index(start) + len(start) : text.index(end)]
+    assert table == models_table(), "run `rfml train list --markdown` into docs/models.md"
