@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sigmf as sigmf_lib
-from gnuradio.rfml import generation
 from gnuradio.rfml.apps import capture as capture_app
 from gnuradio.rfml.apps.__main__ import main as rfml_main
+from gnuradio.rfml.flowgraphs import generation
 from gnuradio.rfml.ml import sigmf
 from gnuradio.rfml.ml.contract import CLASSES
 from gnuradio.rfml.ml.datasets import DatasetError, read_dataset

@@ -164,7 +164,7 @@ def _record(cfg, data, n_vectors, center_freq):
     from gnuradio import blocks, gr
 
     from ..awgn_snr import awgn_snr
-    from ..generation import draw_job_params
+    from ..flowgraphs.generation import draw_job_params
     from ..loopback import loopback
     from ..ml import sigmf
     from ..mod_source import mod_source
@@ -274,7 +274,7 @@ def capture(cfg, out, n_vectors, datatype="auto", center_freq=None):
 
 
 def main(args):
-    from ..generation import GenerationConfig
+    from ..flowgraphs.generation import GenerationConfig
 
     try:
         cfg = GenerationConfig(

@@ -62,10 +62,10 @@ def get_args_parser():
 
 
 def _load(path, ds, device):
-    """(path, Predictor, card) of a checkpoint, its vector length checked against ``ds``."""
+    """(path, ClassifierRunner, card) of a checkpoint, its vector length checked against ``ds``."""
     from ..ml import checkpoint
-    from ..ml.inference import Predictor
-    from .train import map_labels
+    from ..ml.evaluation import map_labels
+    from ..ml.inference import ClassifierRunner
 
     path = Path(path or checkpoint.shipped("tsddae"))
     model, card = checkpoint.load(path)
@@ -77,7 +77,7 @@ def _load(path, ds, device):
             f"{ds.vector_length}: evaluate on data made with `rfml generate --length {length}` "
             f"or give a --model trained on {ds.vector_length}-sample vectors"
         )
-    return path, Predictor(model, card["classes"], length, device), card
+    return path, ClassifierRunner(model, card["classes"], length, device), card
 
 
 def classify(predictor, iq, batch_size=512):
@@ -105,8 +105,8 @@ def evaluate(predictor, ds, batch_size=512):
     import numpy as np
 
     from ..ml import metrics
+    from ..ml.evaluation import map_labels
     from ..ml.inference import INVALID_INDEX
-    from .train import map_labels
 
     label = map_labels(ds, predictor.classes)
     pred = classify(predictor, ds.iq, batch_size)
@@ -173,8 +173,9 @@ def _write_json(path, obj):
 
 
 def main(args):
-    from ..ml.train import set_threads, shift_frequency
-    from .train import data_description, load_data
+    from ..ml.loading import data_description, load_data
+    from ..ml.signal import shift_frequency
+    from ..ml.train import set_threads
 
     if args.record and not args.model:
         raise UsageError(
@@ -226,5 +227,5 @@ def main(args):
         }
         from ..ml import checkpoint
 
-        _write_json(checkpoint.card_path(path), card)
+        checkpoint.write_card(path, card)
     return 0

@@ -17,7 +17,7 @@ from . import UsageError, positive_int
 
 def _defaults():
     """The one source of defaults: generation.GenerationConfig's fields."""
-    from ..generation import GenerationConfig
+    from ..flowgraphs.generation import GenerationConfig
 
     return GenerationConfig.__dataclass_fields__
 
@@ -125,7 +125,7 @@ def get_args_parser():
 
 def config_from_args(args):
     """The GenerationConfig of the command line (UsageError for inconsistent values)."""
-    from ..generation import GenerationConfig
+    from ..flowgraphs.generation import GenerationConfig
 
     try:
         return GenerationConfig(
@@ -152,7 +152,7 @@ def config_from_args(args):
 def main(args):
     from tqdm import tqdm
 
-    from ..generation import generate
+    from ..flowgraphs.generation import generate
     from ..ml.datasets import describe
     from ..ml.fileio import atomic_outputs
 
