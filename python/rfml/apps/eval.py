@@ -8,11 +8,14 @@ Example::
         --baseline out/baseline_small.safetensors --record nominal
 
 With no ``--model`` the shipped TS-DDAE classifier is used. ``--data`` is any file
-``read_dataset`` reads (gr-rfml HDF5 from `rfml generate` or `rfml capture`, RadioML
-2016.10A / 2018.01A); its classes are matched to the model's by name. SNRs are grouped to
-the nearest integer dB. ``--json`` writes ``{"accuracy", "per_snr": {"-10": ...},
-"classes", "confusion", ...}``; ``--plots DIR`` gets ``accuracy_vs_snr.png`` and
-``confusion_<snr>dB.png`` at -5, 0 and 10 dB (the nearest SNR present).
+``read_dataset`` reads (gr-rfml HDF5 from `rfml generate`, a SigMF recording, RadioML
+2016.10A / 2018.01A); its classes are matched to the model's by name and its vector length
+must be the model's. Vectors that cannot be classified (NaN/Inf samples or zero power,
+as the classifier block marks them) are counted as ``invalid`` and not scored. SNRs are
+grouped to the nearest integer dB. ``--json`` writes ``{"accuracy", "per_snr": {"-10":
+...}, "classes", "confusion", "invalid", ...}``; ``--plots DIR`` gets ``accuracy_vs_snr.png``
+and ``confusion_<snr>dB.png`` at -5, 0 and 10 dB (the nearest SNR present). Nothing is
+written unless asked.
 """
 
 import argparse
@@ -20,44 +23,61 @@ import json
 import time
 from pathlib import Path
 
+from . import UsageError, finite_float, positive_int
+
 
 def get_args_parser():
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--model", default="", help="checkpoint (.safetensors); default: shipped")
     p.add_argument("--data", required=True, nargs="+", help="data set file(s)")
     p.add_argument("--json", metavar="FILE", help="write the figures to FILE as JSON")
-    p.add_argument(
-        "--plots",
-        metavar="DIR",
-        default="rfml_eval",
-        help="folder for the PNG plots (default %(default)s; '' for none)",
-    )
+    p.add_argument("--plots", metavar="DIR", help="write the PNG plots into the folder DIR")
     p.add_argument(
         "--baseline",
         metavar="MODEL",
         help="also evaluate this checkpoint, beside the model in the table and plot",
     )
     p.add_argument(
-        "--record", metavar="NAME", help="store the figures in the model's card under metrics.NAME"
+        "--record",
+        metavar="NAME",
+        help="store the figures in the card of --model under metrics.NAME",
     )
-    p.add_argument("--max-vectors", type=int, default=None, help="use the first N vectors")
+    p.add_argument("--max-vectors", type=positive_int, help="use the first N vectors")
     p.add_argument(
         "--freq-offset",
-        type=float,
+        type=finite_float,
         default=0.0,
         metavar="F",
         help="shift every vector by F cycles/sample first (off-nominal check)",
     )
-    p.add_argument("--threads", type=int, default=2, help="CPU threads (%(default)s)")
+    p.add_argument("--threads", type=positive_int, default=2, help="CPU threads (%(default)s)")
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where the model runs: auto = cuda when torch sees a GPU (default %(default)s)",
+    )
+    p.add_argument("--batch-size", type=positive_int, default=512, help="(%(default)s)")
     return p
 
 
-def _load(path):
+def _load(path, ds, device):
+    """(path, Predictor, card) of a checkpoint, its vector length checked against ``ds``."""
     from ..ml import checkpoint
+    from ..ml.evaluation import map_labels
+    from ..ml.inference import Predictor
 
-    path = path or checkpoint.shipped("tsddae")
+    path = Path(path or checkpoint.shipped("tsddae"))
     model, card = checkpoint.load(path)
-    return Path(path), model, card
+    map_labels(ds, card["classes"])  # the data's classes must be the model's
+    length = int(card["vector_length"])
+    if length != ds.vector_length:
+        raise UsageError(
+            f"{path.name} takes vectors of {length} samples but the data holds vectors of "
+            f"{ds.vector_length}: evaluate on data made with `rfml generate --length {length}` "
+            f"or give a --model trained on {ds.vector_length}-sample vectors"
+        )
+    return path, Predictor(model, card["classes"], length, device), card
 
 
 def _table(reports):
@@ -74,62 +94,80 @@ def _table(reports):
     return "\n".join(lines)
 
 
+def _plots(out, reports, report, data_name, model_name):
+    from ..ml import plots
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    curves = {name: r["per_snr"] for name, r in reports.items()}
+    written = [
+        plots.accuracy_vs_snr(
+            curves, out / "accuracy_vs_snr.png", title=f"Accuracy against SNR ({data_name})"
+        )
+    ]
+    for snr, counts in report["confusion_at"].items():
+        written.append(
+            plots.confusion_matrix(
+                counts, report["classes"], out / f"confusion_{snr}dB.png",
+                title=f"{model_name} at {snr} dB",
+            )
+        )  # fmt: skip
+    return written
+
+
+def _write_json(path, obj):
+    from ..ml.fileio import atomic_outputs
+
+    with atomic_outputs(path) as (tmp,):
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+
+
 def main(args):
-    from ..ml import checkpoint, plots
     from ..ml.evaluation import evaluate
     from ..ml.loading import data_description, load_data
     from ..ml.signal import shift_frequency
     from ..ml.train import set_threads
 
+    if args.record and not args.model:
+        raise UsageError(
+            "--record stores the figures in the card of --model; give --model (the shipped "
+            "card is installed with the module and is not rewritten)"
+        )
     set_threads(args.threads)
     ds = load_data(args.data, args.max_vectors)
     if args.freq_offset:
         ds.iq = shift_frequency(ds.iq, args.freq_offset)
-    path, model, card = _load(args.model)
+    path, predictor, card = _load(args.model, ds, args.device)
     t0 = time.perf_counter()
-    report, _ = evaluate(model, ds, card["classes"])
+    report = evaluate(predictor, ds, args.batch_size)
     report["seconds"] = round(time.perf_counter() - t0, 1)
     report["model"] = path.name
     report["data"] = data_description(args.data, ds)
     report["freq_offset"] = args.freq_offset
     reports = {path.stem: report}
     if args.baseline:
-        bpath, bmodel, bcard = _load(args.baseline)
-        breport, _ = evaluate(bmodel, ds, bcard["classes"])
+        bpath, bpredictor, _ = _load(args.baseline, ds, args.device)
+        breport = evaluate(bpredictor, ds, args.batch_size)
         breport["model"] = bpath.name
         report["baseline"] = breport
         reports[bpath.stem] = breport
     print(_table(reports))
+    if report["invalid"]:
+        print(f"{report['invalid']} of {len(ds)} vectors could not be classified (NaN/Inf "
+              "samples or zero power) and are not scored")  # fmt: skip
+    if report["snr_unknown"]:
+        print(f"{report['snr_unknown']} vectors have no SNR: scored in 'all' only")
     if args.plots:
-        out = Path(args.plots)
-        out.mkdir(parents=True, exist_ok=True)
-        curves = {name: r["per_snr"] for name, r in reports.items()}
-        written = [
-            plots.accuracy_vs_snr(
-                curves,
-                out / "accuracy_vs_snr.png",
-                title=f"Accuracy against SNR ({Path(args.data[0]).name})",
-            )
-        ]
-        for snr, counts in report["confusion_at"].items():
-            written.append(
-                plots.confusion_matrix(
-                    counts,
-                    report["classes"],
-                    out / f"confusion_{snr}dB.png",
-                    title=f"{path.stem} at {snr} dB",
-                )
-            )
+        written = _plots(args.plots, reports, report, Path(args.data[0]).name, path.stem)
         print("plots: " + ", ".join(str(p) for p in written))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
+        _write_json(args.json, report)
     if args.record:
         card.setdefault("metrics", {})[args.record] = {
             "accuracy": report["accuracy"],
             "per_snr": report["per_snr"],
             "n": report["n"],
+            "invalid": report["invalid"],
             "data": report["data"],
             "freq_offset": args.freq_offset,
             **(
@@ -138,7 +176,7 @@ def main(args):
                 else {}
             ),
         }
-        with open(checkpoint.card_path(path), "w") as f:
-            json.dump(card, f, indent=2)
-            f.write("\n")
+        from ..ml import checkpoint
+
+        _write_json(checkpoint.card_path(path), card)
     return 0
