@@ -6,6 +6,12 @@ Example::
     rfml eval --data test.h5 --json out/eval.json --plots out/eval
     rfml eval --model out/tsddae_small.safetensors --data test.h5 \\
         --baseline out/baseline_small.safetensors --record nominal
+    rfml eval --suite all --json suites.json      # every evaluation suite
+
+``--suite NAME ...`` scores the model on evaluation suites instead of ``--data``: seeded data
+sets made to catch a classifier that only knows our own transmitters (``nominal``, ``rand``,
+``wide``, ``narrowband``, ``wideband``, ``offsets``, ``boundary``; see ``ml/recipes.py``),
+generated at the model's vector length on first use and cached in ``--cache-dir``.
 
 With no ``--model`` the shipped TS-DDAE classifier is used. ``--data`` is any file
 ``read_dataset`` reads (gr-rfml HDF5 from `rfml generate`, a SigMF recording, RadioML
@@ -19,17 +25,29 @@ written unless asked.
 """
 
 import argparse
+import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
+from ..ml.recipes import SUITES
 from . import UsageError, finite_float, positive_int
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gr-rfml" / "suites"
 
 
 def get_args_parser():
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--model", default="", help="checkpoint (.safetensors); default: shipped")
-    p.add_argument("--data", required=True, nargs="+", help="data set file(s)")
+    p.add_argument("--data", nargs="+", help="data set file(s)")
+    p.add_argument(
+        "--suite",
+        nargs="+",
+        metavar="NAME",
+        help="evaluation suite(s) instead of --data: all, " + ", ".join(SUITES),
+    )
+    p.add_argument("--cache-dir", default=str(CACHE), help="where suites are kept (%(default)s)")
     p.add_argument("--json", metavar="FILE", help="write the figures to FILE as JSON")
     p.add_argument("--plots", metavar="DIR", help="write the PNG plots into the folder DIR")
     p.add_argument(
@@ -62,10 +80,10 @@ def get_args_parser():
 
 
 def _load(path, ds, device):
-    """(path, ClassifierRunner, card) of a checkpoint, its vector length checked against ``ds``."""
+    """(path, Predictor, card) of a checkpoint, its vector length checked against ``ds``."""
     from ..ml import checkpoint
     from ..ml.evaluation import map_labels
-    from ..ml.inference import ClassifierRunner
+    from ..ml.inference import Predictor
 
     path = Path(path or checkpoint.shipped("tsddae"))
     model, card = checkpoint.load(path)
@@ -77,57 +95,7 @@ def _load(path, ds, device):
             f"{ds.vector_length}: evaluate on data made with `rfml generate --length {length}` "
             f"or give a --model trained on {ds.vector_length}-sample vectors"
         )
-    return path, ClassifierRunner(model, card["classes"], length, device), card
-
-
-def classify(predictor, iq, batch_size=512):
-    """Class index of each vector, ``INVALID_INDEX`` where it cannot be classified.
-
-    iq: float32 (N, 2, L). Returns int64 (N,). A vector is invalid when a sample is NaN or
-    Inf, its power is zero (``inference.valid_vectors``) or the model's output is not finite.
-    """
-    import numpy as np
-
-    from ..ml.inference import INVALID_INDEX
-
-    index = np.empty(len(iq), np.int64)
-    for i in range(0, len(iq), batch_size):
-        x = iq[i : i + batch_size]
-        probs, idx = predictor.predict((x[:, 0] + 1j * x[:, 1]).astype(np.complex64))
-        idx[~np.all(np.isfinite(probs), axis=1)] = INVALID_INDEX
-        index[i : i + batch_size] = idx
-    return index
-
-
-def evaluate(predictor, ds, batch_size=512):
-    """Evaluation report of ``predictor`` on ``ds``: the valid vectors scored, the invalid
-    ones counted (``invalid``), the vectors of unknown SNR (NaN) left out of ``per_snr``."""
-    import numpy as np
-
-    from ..ml import metrics
-    from ..ml.evaluation import map_labels
-    from ..ml.inference import INVALID_INDEX
-
-    label = map_labels(ds, predictor.classes)
-    pred = classify(predictor, ds.iq, batch_size)
-    valid = pred != INVALID_INDEX
-    if not valid.any():
-        raise ValueError(
-            f"none of the {len(pred)} vectors can be classified (NaN/Inf samples or zero "
-            "power): check the data set"
-        )
-    snr = np.asarray(ds.snr_db)[valid]
-    known = np.isfinite(snr)
-    report = metrics.report(pred[valid][known], label[valid][known], snr[known],
-                            predictor.classes)  # fmt: skip
-    if not known.all():  # overall figures over every valid vector
-        report["accuracy"] = metrics.accuracy(pred[valid], label[valid])
-        report["confusion"] = metrics.confusion(pred[valid], label[valid],
-                                                len(predictor.classes)).tolist()  # fmt: skip
-        report["n"] = int(valid.sum())
-    report["snr_unknown"] = int((~known).sum())
-    report["invalid"] = int((~valid).sum())
-    return report
+    return path, Predictor(model, card["classes"], length, device), card
 
 
 def _table(reports):
@@ -172,17 +140,73 @@ def _write_json(path, obj):
         tmp.write_text(json.dumps(obj, indent=2) + "\n")
 
 
+def suite_path(name, length, cache_dir):
+    """The data set of evaluation suite ``name`` at vector length ``length``, generated into
+    ``cache_dir`` on first use (its name holds a hash of the settings, so a changed suite is
+    made anew)."""
+    from .. import __version__
+    from ..flowgraphs.generation import GenerationConfig, generate
+    from ..ml import recipes
+    from ..ml.fileio import atomic_outputs
+
+    data = recipes.suite_data(name)
+    spec = dict(recipes.DATA_SETS[data], length=length)
+    key = json.dumps([spec, __version__], sort_keys=True, default=str).encode()
+    path = Path(cache_dir) / f"{data}_L{length}_{hashlib.sha256(key).hexdigest()[:10]}.h5"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cfg = GenerationConfig(**spec)
+        print(f"generating suite {name} ({cfg.n_vectors} vectors) into {path}")
+        with atomic_outputs(path) as (tmp,):
+            generate(cfg, tmp)
+    return path
+
+
+def run_suites(args):
+    """`rfml eval --suite ...`: one table per suite, the JSON {suite: report}."""
+    from ..ml import checkpoint
+    from ..ml.evaluation import evaluate, summary
+    from ..ml.loading import load_data
+
+    names = list(SUITES) if args.suite == ["all"] else args.suite
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        raise UsageError(f"unknown suite {', '.join(unknown)}: choose all or {', '.join(SUITES)}")
+    _, card = checkpoint.load(args.model or checkpoint.shipped("tsddae"))
+    out = {}
+    for name in names:
+        ds = load_data(suite_path(name, int(card["vector_length"]), args.cache_dir))
+        path, predictor, _ = _load(args.model, ds, args.device)
+        reports = {path.stem: evaluate(predictor, ds, args.batch_size)}
+        if args.baseline:
+            bpath, bpredictor, _ = _load(args.baseline, ds, args.device)
+            reports[bpath.stem] = evaluate(bpredictor, ds, args.batch_size)
+        print(f"suite {name}:")
+        print(_table(reports))
+        out[name] = {model: summary(r) for model, r in reports.items()}
+    if args.json:
+        _write_json(args.json, out)
+    return 0
+
+
 def main(args):
+    from ..ml.evaluation import evaluate
     from ..ml.loading import data_description, load_data
     from ..ml.signal import shift_frequency
     from ..ml.train import set_threads
 
+    if bool(args.data) == bool(args.suite):
+        raise UsageError("give --data FILE ... or --suite NAME ... (one of them)")
+    if args.suite and (args.record or args.plots or args.freq_offset or args.max_vectors):
+        raise UsageError("--record, --plots, --freq-offset and --max-vectors go with --data")
+    set_threads(args.threads)
+    if args.suite:
+        return run_suites(args)
     if args.record and not args.model:
         raise UsageError(
             "--record stores the figures in the card of --model; give --model (the shipped "
             "card is installed with the module and is not rewritten)"
         )
-    set_threads(args.threads)
     ds = load_data(args.data, args.max_vectors)
     if args.freq_offset:
         ds.iq = shift_frequency(ds.iq, args.freq_offset)
@@ -227,5 +251,5 @@ def main(args):
         }
         from ..ml import checkpoint
 
-        checkpoint.write_card(path, card)
+        _write_json(checkpoint.card_path(path), card)
     return 0
