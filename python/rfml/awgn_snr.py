@@ -5,6 +5,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from ._work_guard import ends_on_error
 from .ml import params
 from .ml.contract import DEFAULT_VECTOR_LENGTH, SNR_TAG_KEY
 
@@ -30,6 +31,9 @@ class awgn_snr(gr.sync_block):
     tags pass through.
 
     Input: complex stream. Outputs: 0 = signal + noise; 1 (optional) = the noise alone.
+
+    An exception inside ``work()`` is logged as an error and ends the block's stream, so the
+    flowgraph finishes instead of hanging (the exception is kept in ``work_error``).
 
     Args:
         snr_db (float): target SNR in dB, in ``SNR_DB_RANGE`` ([-100, 100]); settable
@@ -82,6 +86,7 @@ class awgn_snr(gr.sync_block):
         self._tagged_snr = None
         return True
 
+    @ends_on_error
     def work(self, input_items, output_items):
         n = len(output_items[0]) // self.vector_length * self.vector_length
         x = input_items[0][:n].reshape(-1, self.vector_length)  # (vectors, L)

@@ -8,6 +8,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from ._work_guard import ends_on_error
 from .ml import params
 from .ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH
 
@@ -49,6 +50,9 @@ class cam_png_sink(gr.sync_block):
     Messages from a classifier (``tsddae_classifier``'s ``classification`` port) on the
     optional input port ``classification`` add that classifier's label for the same vector
     to the title.
+
+    An exception inside ``work()`` is logged as an error and ends the block's stream, so the
+    flowgraph finishes instead of hanging (the exception is kept in ``work_error``).
 
     Args:
         model_path (str): CAM model checkpoint (.safetensors + .json card); "" = shipped.
@@ -165,6 +169,7 @@ class cam_png_sink(gr.sync_block):
                 f"PNG {self._png_errors} not written: {e} (the sink keeps running)"
             )
 
+    @ends_on_error
     def work(self, input_items, output_items):
         vectors = input_items[0]  # (n_vectors, L) complex64
         first = self.nitems_read(0)

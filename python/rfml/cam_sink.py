@@ -3,6 +3,7 @@
 
 import time
 
+from ._work_guard import ends_on_error
 from .cam_png_sink import cam_png_sink, check_png_path
 from .ml.contract import DEFAULT_VECTOR_LENGTH
 
@@ -19,6 +20,9 @@ class cam_sink(cam_png_sink):
 
     Messages from a classifier on the optional input port ``classification`` add that
     classifier's label for the same vector to the title.
+
+    An exception inside ``work()`` is logged as an error and ends the block's stream, so the
+    flowgraph finishes instead of hanging (the exception is kept in ``work_error``).
 
     Args:
         model_path (str): CAM model checkpoint (.safetensors + .json card); "" = shipped.
@@ -78,6 +82,7 @@ class cam_sink(cam_png_sink):
 
         return sip.unwrapinstance(self._widget) if self._widget is not None else 0
 
+    @ends_on_error
     def work(self, input_items, output_items):
         vectors = input_items[0]  # (n_vectors, L) complex64
         n = len(vectors)

@@ -8,6 +8,7 @@ The plumbing is checked against a small reference model whose outputs are known 
 
 import json
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -211,6 +212,25 @@ class qa_tsddae_classifier(gr_unittest.TestCase):
             .max_streams(),
             1,
         )
+
+    def test_an_error_inside_work_ends_the_flowgraph(self):
+        class FailingModel(MeanModel):
+            def forward(self, x):
+                if len(self.batches) >= 3:  # the self-check and two batches go through
+                    raise RuntimeError("out of memory")
+                return super().forward(x)
+
+        clf = rfml.tsddae_classifier(
+            vector_length=L, batch_size=8, device="cpu", model=FailingModel()
+        )
+        src = blocks.vector_source_c(make_vectors(64, self.rng).ravel().tolist(), True, L)
+        sink = blocks.vector_sink_c(L)
+        self.tb.connect(src, clf, sink)
+        done = threading.Event()
+        threading.Thread(target=lambda: (self.tb.run(), done.set()), daemon=True).start()
+        self.assertTrue(done.wait(30), "the flowgraph hangs after an error inside work()")
+        self.assertIsInstance(clf.work_error, RuntimeError)
+        self.assertEqual(str(clf.work_error), "out of memory")
 
 
 if __name__ == "__main__":

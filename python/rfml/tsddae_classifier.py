@@ -5,6 +5,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from ._work_guard import ends_on_error
 from .ml import params
 from .ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH, INVALID_LABEL, LABEL_TAG_KEY
 
@@ -43,6 +44,9 @@ class tsddae_classifier(gr.sync_block):
     With ``probs_output`` a second output gives, per input vector, a float vector of
     ``len(classes)`` class probabilities (softmax, in the order of the model's classes;
     zeros for an invalid vector), which qtgui sinks can show.
+
+    An exception inside ``work()`` is logged as an error and ends the block's stream, so the
+    flowgraph finishes instead of hanging (the exception is kept in ``work_error``).
 
     Args:
         model_path (str): checkpoint (.safetensors with its .json card); "" = shipped weights.
@@ -148,6 +152,7 @@ class tsddae_classifier(gr.sync_block):
                 publish(port, pmt.dict_add(msg, k_offset, pmt.from_uint64((first + i) * length)))
             add_tag(0, first + i, tag_key, label)
 
+    @ends_on_error
     def work(self, input_items, output_items):
         n = len(output_items[0])
         if n > self.batch_size:

@@ -8,6 +8,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from ._work_guard import ends_on_error
 from .ml import params
 from .ml.contract import DEFAULT_VECTOR_LENGTH, END_OF_STREAM
 
@@ -39,6 +40,9 @@ class vector_to_tensor(gr.sync_block):
     ``offset`` (uint64, index of the batch's first vector in the stream) and ``valid``
     (u8vector of B, 0 for a vector with a NaN/Inf sample); data is an f32vector of
     B*2*L values in C order.
+
+    An exception inside ``work()`` is logged as an error and ends the block's stream, so the
+    flowgraph finishes instead of hanging (the exception is kept in ``work_error``).
 
     Args:
         vector_length (int): samples per vector L (the input item is a vector of L).
@@ -164,6 +168,7 @@ class vector_to_tensor(gr.sync_block):
                 self._delivered += len(batch)
         return True
 
+    @ends_on_error
     def work(self, input_items, output_items):
         x = input_items[0]  # (n, L) complex64
         if self._pending is not None:
