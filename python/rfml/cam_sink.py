@@ -25,16 +25,11 @@ class cam_sink(cam_png_sink):
     flowgraph finishes instead of hanging (the exception is kept in ``work_error``).
 
     Args:
-        model_path (str): CAM model checkpoint (.safetensors + .json card); "" = shipped.
-        vector_length (int): samples per vector L; must equal the checkpoint's.
         update_period (float): seconds between widget refreshes.
         png_path (str): PNG file (template) to write as well ("" = none).
-        png_every (int): write the PNG for every png_every-th vector.
-        device (str): "auto" (cuda when available), "cpu" or "cuda".
         headless (bool): no widget, PNG files only (``png_path`` required).
-        model (torch.nn.Module or None): Python API only: a built CAM model used instead of
-            ``model_path`` (logits and ``cam(x) -> (B, C, L)``).
-        classes (sequence of str or None): the class names of ``model`` (default the six).
+        model_path, vector_length, png_every, device, model, classes: as for
+            ``cam_png_sink``.
     """
 
     def __init__(
