@@ -99,6 +99,9 @@ def test_realtime_classification_soak(tmp_path):
         "rss_growth": round((rss_peak - rss_warm) / rss_warm, 4),
         "classified_per_s": round(tb.classifier.classified_count() / elapsed, 1),
         "realtime_ratio": round(n_vectors * L / RATE / elapsed, 3),
+        "rss_mib_per_minute": [
+            round(rss / 2**20, 1) for t, rss, _ in samples if int(t) % 60 < SAMPLE_S
+        ],
     }
     if os.environ.get("RFML_SOAK_JSON"):
         with open(os.environ["RFML_SOAK_JSON"], "w") as f:
