@@ -306,6 +306,36 @@ class qa_constellation(gr_unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertRegex(out, r"rendered|RuntimeError: the system refused worker thread 2 of 2")
 
+    def test_a_render_error_in_the_block_ends_the_flowgraph(self):
+        if (os.cpu_count() or 1) < 2:
+            self.skipTest("one core: the renderer starts no thread")
+        # threads refused once the flowgraph runs: logged, WORK_DONE, tb.wait() returns
+        rc, out, err = run_isolated("""
+            import resource, threading, time
+            import numpy as np
+            from gnuradio import blocks, gr, rfml
+            tb = gr.top_block()
+            gate = blocks.copy(8 * 16)
+            gate.set_enabled(False)
+            src = blocks.vector_source_c([1j] * 16 * 64, True, 16)
+            blk = rfml.constellation(16, mode="histogram", height=8, width=8, threads=2)
+            tb.connect(src, gate, blk, blocks.null_sink(4 * 64))
+            tb.start()
+            done = threading.Event()
+            threading.Thread(target=lambda: (tb.wait(), done.set()), daemon=True).start()
+            time.sleep(0.5)
+            with open("/proc/self/status") as f:
+                vm = next(int(l.split()[1]) for l in f if l.startswith("VmSize:")) * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (vm + (10 << 20), resource.RLIM_INFINITY))
+            gate.set_enabled(True)
+            print("ended" if done.wait(20) else "hangs")
+            resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)
+            tb.stop()
+        """)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("ended", out)
+        self.assertIn("the system refused worker thread", out + err)
+
     def test_render_into_a_given_array(self):
         iq = noisy(self.rng, (3, 300), 0.8)
         want = rfml.render_constellations(iq, size=48)
