@@ -189,6 +189,7 @@ def write_outputs(args, work, name, recipe, reports, few, names):
     card["training_seconds"] = {
         s.name: checkpoint.read_card(work / f"{s.name}.safetensors")["training"]["seconds"]
         for s in recipe.steps + recipe.compare
+        if (work / f"{s.name}.safetensors").is_file()
     }
     metrics = card.setdefault("metrics", {})
     for test, r in reports.get(last.name, {}).items():
@@ -204,7 +205,8 @@ def write_outputs(args, work, name, recipe, reports, few, names):
     _say(f"wrote {dst} and {checkpoint.card_path(dst)}")
     if last.name not in reports or "nominal" not in reports[last.name]:
         return
-    curves = {s.kind: reports[s.name]["nominal"] for s in (last, *recipe.compare)}
+    curves = {s.kind: reports[s.name]["nominal"] for s in (last, *recipe.compare)
+              if "nominal" in reports.get(s.name, {})}  # fmt: skip
     written = [plots.accuracy_vs_snr({k: r["per_snr"] for k, r in curves.items()},
                                      docs / f"{name}_accuracy_vs_snr.png",
                                      title=f"{name}: nominal test set (fresh seed)")]  # fmt: skip

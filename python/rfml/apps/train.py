@@ -59,6 +59,7 @@ def get_args_parser():
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on a GPU")
     p.add_argument("--fresh", action="store_true", help="ignore saved progress, start over")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--markdown", action="store_true", help="list: the table of docs/models.md")
     from . import reproduce
 
     reproduce.add_arguments(p)
@@ -225,10 +226,26 @@ def few_labels(args, kind):
     return summary
 
 
-def list_models():
-    """`rfml train list`: every kind with its role, presets and stages, and the recipes."""
+def models_table():
+    """Markdown table of every registered kind: role, presets, stages (docs/models.md)."""
     from ..ml import models
 
+    rows = ["| kind | role | presets | stages |", "|---|---|---|---|"]
+    for kind in models.kinds():
+        module = models.get(kind)
+        stages = "; ".join(f"`{name}`: {stage.help}" for name, stage in module.STAGES.items())
+        rows.append(f"| `{kind}` | {module.ROLE} | {', '.join(module.PRESETS)} | {stages} |")
+    return "\n".join(rows) + "\n"
+
+
+def list_models(markdown=False):
+    """`rfml train list`: every kind with its role, presets and stages, and the recipes
+    (``--markdown``: the table of docs/models.md)."""
+    from ..ml import models
+
+    if markdown:
+        print(models_table(), end="")
+        return
     for kind in models.kinds():
         module = models.get(kind)
         print(f"{kind} ({module.ROLE}; presets {', '.join(module.PRESETS)})")
@@ -243,7 +260,7 @@ def main(args):
 
     set_threads(args.threads)
     if args.kind == "list":
-        list_models()
+        list_models(args.markdown)
         return 0
     if args.kind in ("reproduce", "shipped"):
         from . import reproduce
@@ -268,6 +285,10 @@ def main(args):
         raise ValueError(f"`rfml train {kind} {stage}` needs --out FILE.safetensors")
     model, card = train_stage(args, kind, stage)
     dist, _ = distributed(args.device)
+    if dist.world > 1:
+        import torch
+
+        torch.distributed.destroy_process_group()
     if not dist.main:
         return 0
     if args.test and models.get(kind).STAGES[stage].select == "accuracy":

@@ -10,6 +10,15 @@ their recipes in ``RECIPES``; the data sets live here so recipes share them.
 
 from dataclasses import asdict, dataclass, field
 
+
+def _suite(seed, classes=None, **ranges):
+    """An evaluation suite's generation settings: 150 vectors per class at -10..20 dB from
+    the "wide" ranges with some ``ranges`` replaced."""
+    spec = dict(per_class=150, snr_db="-10,-5,0,5,10,20", randomize=True, seed=seed,
+                ranges={"base": "wide", **ranges})  # fmt: skip
+    return spec if classes is None else {**spec, "classes": classes}
+
+
 # name -> generation settings (GenerationConfig keyword arguments; length from the recipe).
 # Training data mix randomised transmitters with nominal ones; the nominal half stops at
 # 10 dB, where every model is right anyway, so more of the training goes to noisy vectors.
@@ -21,6 +30,18 @@ DATA_SETS = {
     "test_sps4": dict(per_class=150, snr_db="-10,-5,0,5,10,20", samples_per_symbol=4, seed=202),
     "test_sps16": dict(per_class=150, snr_db="-10,-5,0,5,10,20", samples_per_symbol=16, seed=203),
     "test_rand": dict(per_class=150, snr_db="-10,-5,0,5,10,20", randomize=True, seed=204),
+    # Evaluation suites (SUITES): transmitters as varied as other people's ("wide" ranges
+    # of the generator); every class at least 10x oversampled (a narrow signal in a wideband
+    # capture); every class filling most of the band (2-3 samples per symbol, OFDM as made);
+    # carrier offsets up to 6% of the sample rate; GFSK near the GMSK boundary (modulation
+    # index 0.3..0.7) beside GMSK with BT < 0.3.
+    "test_wide": _suite(205),
+    "test_narrowband": _suite(206, samples_per_symbol=(10, 32), ofdm_oversample=(10, 20)),
+    "test_wideband": _suite(207, samples_per_symbol=(2, 3), ofdm_oversample=(1, 1)),
+    "test_offsets": _suite(208, freq_offset=(-0.06, 0.06)),
+    "test_boundary": _suite(
+        209, classes=("GFSK", "GMSK"), mod_index=(0.3, 0.7), mod_index_gap=None, bt=(0.1, 0.3)
+    ),  # fmt: skip
 }
 
 
@@ -99,7 +120,7 @@ class Recipe:
         return out
 
 
-# Test sets of the classifiers: nominal, off-nominal samples per symbol, randomised
+# Test sets of the shipped classifiers: nominal, off-nominal samples per symbol, randomised
 # transmitters, and the nominal set shifted by carrier offsets.
 CLASSIFIER_TESTS = (
     Test("nominal", "test_nom"),
@@ -109,3 +130,14 @@ CLASSIFIER_TESTS = (
     Test("freq_offset_0.01", "test_nom", 0.01),
     Test("freq_offset_0.025", "test_nom", 0.025),
 )
+
+# Evaluation suites that catch a classifier that only knows our own transmitters: `rfml eval
+# --suite NAME` generates the data set (cached) and scores a model on it.
+SUITES = ("nominal", "rand", "wide", "narrowband", "wideband", "offsets", "boundary")
+
+
+def suite_data(name):
+    """The DATA_SETS name of evaluation suite ``name``."""
+    if name not in SUITES:
+        raise ValueError(f"unknown suite {name!r}: choose one of {', '.join(SUITES)}")
+    return "test_nom" if name == "nominal" else f"test_{name}"

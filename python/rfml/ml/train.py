@@ -174,6 +174,19 @@ def validate(model, stage, val, device, batch_size=256, seed=0):
     return out
 
 
+def _has_unused_parameters(wrapped, data, stage, device):
+    """Whether the stage's loss leaves some trainable parameter without a gradient (one
+    probe backward on two vectors; DDP must then look for them every step)."""
+    batch = _batch(data, np.arange(min(2, len(data[stage.needs[0]]))), stage.needs, device)
+    wrapped.train()
+    wrapped(batch, torch.Generator(device=device).manual_seed(0)).backward()
+    params = [p for p in wrapped.parameters() if p.requires_grad]
+    unused = any(p.grad is None for p in params)
+    for p in params:
+        p.grad = None
+    return unused
+
+
 def _autocast(device, amp):
     """bf16 autocast on a GPU that has it (fp16 with a grad scaler otherwise); none on CPU."""
     if not amp or device.type != "cuda":
@@ -250,7 +263,7 @@ def train(
         wrapped = torch.nn.parallel.DistributedDataParallel(
             wrapped,
             device_ids=[dev.index] if dev.type == "cuda" else None,
-            find_unused_parameters=True,
+            find_unused_parameters=_has_unused_parameters(wrapped, data, stage, dev),
         )
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)

@@ -18,7 +18,10 @@ exactly the vectors of the unsharded file.
 With ``randomize=True`` each job also draws the transmitter (samples per symbol, pulse and
 roll-off, BT, FSK modulation index, OFDM FFT size / cyclic prefix / occupied carriers) and
 the loopback (carrier offset, phase, timing drift, phase noise, IQ imbalance, DC offset)
-from :data:`RANDOM_RANGES`; every drawn value is written per vector under ``params/``.
+from a named set of ranges (:data:`RANGE_SETS`: ``"v1"``, what the shipped classifiers
+trained on, and ``"wide"``, which covers other people's transmitters: 2..32 samples per
+symbol, OFDM resampled to 5..90% of the band, the GFSK/GMSK boundary stated); every drawn
+value is written per vector under ``params/``.
 
 The package is split by job: :mod:`.config` (what to generate, parameter draws; no GNU
 Radio), :mod:`.runner` (the flowgraphs) and :mod:`.writer` (the file).
@@ -28,12 +31,16 @@ from .config import (
     DEFAULT_LENGTH,
     DEFAULT_PER_CLASS,
     DEFAULT_SNR_DB,
+    GFSK_GMSK_GAP,
     PARAM_DTYPES,
     RANDOM_RANGES,
+    RANGE_SETS,
     TYPICAL_IMPAIRMENTS,
+    WIDE_RANGES,
     GenerationConfig,
     SnrSpec,
     draw_job_params,
+    resolve_ranges,
     vector_starts,
 )
 from .writer import generate
@@ -42,12 +49,16 @@ __all__ = [
     "DEFAULT_LENGTH",
     "DEFAULT_PER_CLASS",
     "DEFAULT_SNR_DB",
+    "GFSK_GMSK_GAP",
     "PARAM_DTYPES",
     "RANDOM_RANGES",
+    "RANGE_SETS",
     "TYPICAL_IMPAIRMENTS",
+    "WIDE_RANGES",
     "GenerationConfig",
     "SnrSpec",
     "draw_job_params",
     "generate",
+    "resolve_ranges",
     "vector_starts",
 ]

@@ -49,6 +49,38 @@ RANDOM_RANGES = {
     "dc_offset": (0.0, 0.05),
 }
 
+# Ranges that cover what other people's transmitters vary (issue: a classifier must be right
+# about them, not only about ours). Entries (low, high, "log") are drawn log-uniformly.
+# Occupied bandwidth runs from a few percent of the sample rate to most of it for every
+# class: single-carrier classes through 2..32 samples per symbol, OFDM by resampling its
+# output by 1..20. GFSK and GMSK meet at modulation index 0.5 (GMSK is GFSK with h = 0.5):
+# our GMSK class is h = 0.5 at any BT in 0.1..0.5, our GFSK class h in 0.1..1.0 outside the
+# band GFSK_GMSK_GAP around 0.5, which training leaves out and a test suite scores alone.
+WIDE_RANGES = {
+    "samples_per_symbol": (2.0, 32.0, "log"),
+    "excess_bw": (0.1, 0.5),
+    "bt": (0.1, 0.5),
+    "mod_index": (0.1, 1.0),
+    "mod_index_gap": (0.4, 0.6),
+    "ofdm_fft_len": (64, 256),
+    "ofdm_cp_fraction": (1 / 16, 1 / 4),
+    "ofdm_occupied": (0.6, 0.9),
+    "ofdm_oversample": (1.0, 20.0, "log"),
+    "freq_offset": (-0.03, 0.03),
+    "timing_drift_ppm": (-50.0, 50.0),
+    "phase_noise_std": (0.0, 5e-3),
+    "iq_gain_db": (-1.0, 1.0),
+    "iq_phase_deg": (-5.0, 5.0),
+    "dc_offset": (0.0, 0.05),
+}
+GFSK_GMSK_GAP = WIDE_RANGES["mod_index_gap"]
+
+# Named sets of ranges for randomize=True ("v1" is what the shipped classifiers trained on).
+RANGE_SETS = {"v1": RANDOM_RANGES, "wide": WIDE_RANGES}
+
+# OFDM resampling is done with a rational resampler of denominator OVERSAMPLE_DENOMINATOR.
+OVERSAMPLE_DENOMINATOR = 4
+
 # Per-vector parameters written under params/ (NaN / -1 where a class has no such thing).
 PARAM_DTYPES = {
     "samples_per_symbol": np.float32,
@@ -59,6 +91,7 @@ PARAM_DTYPES = {
     "ofdm_fft_len": np.int32,
     "ofdm_cp_len": np.int32,
     "ofdm_occupied": np.float32,
+    "ofdm_oversample": np.float32,  # output samples per ofdm_tx sample (resampled)
     "freq_offset": np.float32,
     "phase": np.float32,
     "timing_drift_ppm": np.float32,
@@ -121,6 +154,22 @@ class SnrSpec:
         return f"{self.low:g}:{self.high:g}"
 
 
+def resolve_ranges(ranges):
+    """The ranges dict of a RANGE_SETS name, or of ``{"base": name, key: (low, high), ...}``
+    (ValueError naming the choices for an unknown name or range)."""
+    spec = {"base": ranges} if isinstance(ranges, str) else dict(ranges)
+    base = spec.pop("base", "v1")
+    if base not in RANGE_SETS:
+        raise ValueError(f"unknown ranges {base!r}: choose one of {', '.join(RANGE_SETS)}")
+    out = dict(RANGE_SETS[base])
+    unknown = sorted(set(spec) - set(out))
+    if unknown:
+        raise ValueError(f"ranges {unknown} are not in {base!r}: choose from {sorted(out)}")
+    for key, value in spec.items():
+        out[key] = None if value is None else tuple(value)
+    return out
+
+
 @dataclass
 class GenerationConfig:
     """Everything that defines a generated data set (shared by the CLI and the Python API).
@@ -133,7 +182,10 @@ class GenerationConfig:
         samples_per_symbol (int): nominal samples per symbol (single-carrier classes).
         radio (str): ``"sim"`` or ``"bladerf"``.
         impairments (str): sim loopback profile, ``"typical"`` or ``"none"`` (identity).
-        randomize (bool): draw transmitter and loopback parameters per job (RANDOM_RANGES).
+        randomize (bool): draw transmitter and loopback parameters per job.
+        ranges (str | dict): the ranges drawn from with ``randomize``: a name of
+            RANGE_SETS, or a dict ``{"base": name, <range name>: (low, high), ...}`` that
+            replaces some ranges of a named set (test suites use it).
         seed (int): master seed.
         shard (tuple[int, int]): ``(i, n)``: generate the i-th of n shards.
         chunk (int | None): vectors per job (one flowgraph branch, one parameter draw);
@@ -154,6 +206,7 @@ class GenerationConfig:
     radio: str = "sim"
     impairments: str = "typical"
     randomize: bool = False
+    ranges: object = "v1"
     seed: int = 0
     shard: tuple = (0, 1)
     chunk: int = None
@@ -163,6 +216,7 @@ class GenerationConfig:
     loopback_mode: str = "firmware"
     sample_rate: float = contract.DEFAULT_SAMPLE_RATE
     jobs: list = field(default=None, init=False, repr=False)
+    random_ranges: dict = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         self.classes = tuple(contract.CLASSES[contract.class_index(c)] for c in self.classes)
@@ -182,6 +236,7 @@ class GenerationConfig:
             raise ValueError(f"impairments must be 'typical' or 'none', got {self.impairments!r}")
         if self.samples_per_symbol < 2:
             raise ValueError(f"samples_per_symbol must be >= 2, got {self.samples_per_symbol}")
+        self.random_ranges = resolve_ranges(self.ranges)
         self.jobs = _plan(self)
 
     @property
@@ -195,12 +250,13 @@ class GenerationConfig:
         generation = {
             k: v
             for k, v in asdict(self).items()
-            if k not in ("jobs", "classes", "device_args", "parallel", "workers")
+            if k not in ("jobs", "classes", "device_args", "parallel", "workers", "ranges")
         }
         generation["snr_db"] = str(self.snr_db)
         generation["shard"] = f"{self.shard[0]}/{self.shard[1]}"
         if self.randomize:
-            generation["random_ranges"] = RANDOM_RANGES
+            generation["ranges"] = self.ranges if isinstance(self.ranges, str) else "custom"
+            generation["random_ranges"] = self.random_ranges
         elif self.radio == "sim" and self.impairments == "typical":
             generation["impairment_ranges"] = TYPICAL_IMPAIRMENTS
         radio = self.radio if self.radio == "sim" else f"bladerf:{self.loopback_mode}"
@@ -246,8 +302,27 @@ def _plan(cfg):
 
 
 def _uniform(rng, name, ranges):
-    lo, hi = ranges[name]
+    """A draw from ranges[name]: uniform, or log-uniform for (low, high, "log")."""
+    lo, hi, *scale = ranges[name]
+    if scale == ["log"]:
+        return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     return float(rng.uniform(lo, hi))
+
+
+def _uniform_outside(rng, name, gap, ranges):
+    """A uniform draw from ranges[name] leaving out the interval ``gap`` (None: no gap)."""
+    lo, hi = ranges[name][:2]
+    if gap is None:
+        return float(rng.uniform(lo, hi))
+    g0, g1 = max(lo, gap[0]), min(hi, gap[1])
+    u = rng.uniform(lo, hi - (g1 - g0))
+    return float(u if u < g0 else u + (g1 - g0))
+
+
+def _oversample(rng, ranges):
+    """An OFDM resampling factor p / OVERSAMPLE_DENOMINATOR >= 1 from ranges["ofdm_oversample"]."""
+    q = OVERSAMPLE_DENOMINATOR
+    return max(q, round(_uniform(rng, "ofdm_oversample", ranges) * q)) / q
 
 
 def _pow2(rng, lo, hi):
@@ -264,23 +339,28 @@ def draw_job_params(cfg, job, rng):
     name = contract.CLASSES[job.label]
     rec = {k: (-1 if np.dtype(t).kind == "i" else math.nan) for k, t in PARAM_DTYPES.items()}
     src = {"modulation": name}
+    ranges = cfg.random_ranges
     sps = cfg.samples_per_symbol
+    oversample = 1.0
     if cfg.randomize:
-        sps = _uniform(rng, "samples_per_symbol", RANDOM_RANGES)
+        sps = _uniform(rng, "samples_per_symbol", ranges)
     if name == "OFDM":
-        fft = int(_pow2(rng, *RANDOM_RANGES["ofdm_fft_len"])) if cfg.randomize else 64
-        cp_frac = _pow2(rng, *RANDOM_RANGES["ofdm_cp_fraction"]) if cfg.randomize else 0.25
-        occupied = _uniform(rng, "ofdm_occupied", RANDOM_RANGES) if cfg.randomize else 52 / 64
+        fft = int(_pow2(rng, *ranges["ofdm_fft_len"])) if cfg.randomize else 64
+        cp_frac = _pow2(rng, *ranges["ofdm_cp_fraction"]) if cfg.randomize else 0.25
+        occupied = _uniform(rng, "ofdm_occupied", ranges) if cfg.randomize else 52 / 64
         cp = int(fft * cp_frac)
+        if cfg.randomize and "ofdm_oversample" in ranges:
+            oversample = _oversample(rng, ranges)
         src.update(ofdm_fft_len=fft, ofdm_cp_len=cp, ofdm_occupied=occupied)
-        rec.update(ofdm_fft_len=fft, ofdm_cp_len=cp, ofdm_occupied=occupied)
+        rec.update(ofdm_fft_len=fft, ofdm_cp_len=cp, ofdm_occupied=occupied,
+                   ofdm_oversample=oversample)  # fmt: skip
     else:
         src["samples_per_symbol"] = sps
         rec["samples_per_symbol"] = sps
     if name in SINGLE_CARRIER_PULSED and cfg.randomize:
         pulse = dsp.PULSES[int(rng.integers(len(dsp.PULSES)))]
-        src.update(pulse=pulse, excess_bw=_uniform(rng, "excess_bw", RANDOM_RANGES))
-        src["bt"] = _uniform(rng, "bt", RANDOM_RANGES)
+        src.update(pulse=pulse, excess_bw=_uniform(rng, "excess_bw", ranges))
+        src["bt"] = _uniform(rng, "bt", ranges)
     elif name in SINGLE_CARRIER_PULSED:
         pulse = "rect" if name == "OOK" else "rrc"
     if name in SINGLE_CARRIER_PULSED:
@@ -290,17 +370,21 @@ def draw_job_params(cfg, job, rng):
         if pulse == "gaussian":
             rec["bt"] = src["bt"]
     if name in ("GFSK", "GMSK"):
-        src["bt"] = _uniform(rng, "bt", RANDOM_RANGES) if cfg.randomize else 0.35
+        src["bt"] = _uniform(rng, "bt", ranges) if cfg.randomize else 0.35
         rec["bt"] = src["bt"]
     if name == "GFSK":
-        src["mod_index"] = _uniform(rng, "mod_index", RANDOM_RANGES) if cfg.randomize else 1.0
+        src["mod_index"] = (
+            _uniform_outside(rng, "mod_index", ranges.get("mod_index_gap"), ranges)
+            if cfg.randomize
+            else 1.0
+        )
         rec["mod_index"] = src["mod_index"]
     if name == "GMSK":
         rec["mod_index"] = 0.5
     src["seed"] = int(rng.integers(2**31 - 1))
 
     imp = {"phase": float(rng.uniform(0, 2 * np.pi))}
-    ranges = RANDOM_RANGES if cfg.randomize else TYPICAL_IMPAIRMENTS
+    ranges = ranges if cfg.randomize else TYPICAL_IMPAIRMENTS
     if cfg.randomize or (cfg.radio == "sim" and cfg.impairments == "typical"):
         for key in ("freq_offset", "timing_drift_ppm", "phase_noise_std"):
             imp[key] = _uniform(rng, key, ranges)
@@ -318,7 +402,7 @@ def draw_job_params(cfg, job, rng):
     rec["dc_offset_re"] = imp.get("dc_offset", 0j).real
     rec["dc_offset_im"] = imp.get("dc_offset", 0j).imag
     rec["job"] = job.index
-    symbol_len = (fft + cp) if name == "OFDM" else int(math.ceil(sps))
+    symbol_len = math.ceil((fft + cp) * oversample) if name == "OFDM" else int(math.ceil(sps))
     return src, imp, rec, symbol_len
 
 

@@ -15,7 +15,19 @@ import numpy as np
 from gnuradio import gr
 
 from ...ml import contract
-from .config import PARAM_DTYPES, draw_job_params, vector_starts
+from .config import OVERSAMPLE_DENOMINATOR, PARAM_DTYPES, draw_job_params, vector_starts
+
+
+def _resampler(oversample):
+    """[] at 1, else a rational resampler by oversample = p / OVERSAMPLE_DENOMINATOR (its
+    default Kaiser filter keeps the occupied band and the power)."""
+    if oversample == 1.0:
+        return []
+    from gnuradio import filter as gr_filter
+
+    p = round(oversample * OVERSAMPLE_DENOMINATOR)
+    g = math.gcd(p, OVERSAMPLE_DENOMINATOR)
+    return [gr_filter.rational_resampler_ccc(p // g, OVERSAMPLE_DENOMINATOR // g)]
 
 
 class _Run:
@@ -32,11 +44,14 @@ class _Run:
             rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(job.index,)))
             src_kw, imp_kw, rec, symbol_len = draw_job_params(cfg, job, rng)
             starts, total = vector_starts(job.n, cfg.length, symbol_len, rng)
+            oversample = float(rec.get("ofdm_oversample", 1.0))
+            oversample = 1.0 if math.isnan(oversample) else oversample
             if cfg.radio == "sim":
                 # The source ends just past what the capture needs (nothing is made in
-                # vain); the drift takes 1 + ppm*1e-6 outputs per input.
+                # vain); the drift takes 1 + ppm*1e-6 outputs per input, the OFDM
+                # resampler `oversample`.
                 ppm = imp_kw.get("timing_drift_ppm", 0.0)
-                src_kw["max_samples"] = math.ceil(total / (1 + ppm * 1e-6)) + 16
+                src_kw["max_samples"] = math.ceil(total / (1 + ppm * 1e-6) / oversample) + 64
             if cfg.radio == "bladerf":
                 imp_kw = {
                     "seed": imp_kw["seed"],
@@ -47,8 +62,9 @@ class _Run:
             src = mod_source(**src_kw)
             lb = loopback(radio=cfg.radio, **imp_kw)
             sink = capture_sink(starts.tolist(), cfg.length)
-            self.tb.connect(src, lb, sink)
-            self.blocks += [src, lb]  # Python blocks must outlive the run
+            chain = [src, *_resampler(oversample), lb, sink]
+            self.tb.connect(*chain)
+            self.blocks += chain  # Python blocks must outlive the run
             self.items.append((job, rng, rec, starts, sink))
 
     def start(self):
