@@ -7,6 +7,7 @@
 #include <gnuradio/rfml/awgn_kernel.h>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace gr {
@@ -32,7 +33,8 @@ double power(const gr_complex* x, size_t L)
 }
 
 // Draws the noise of one vector into w (2L floats) and sets its scale; false for an
-// invalid vector (zero power or a NaN/Inf sample), whose draws are made all the same.
+// invalid vector (zero power, a NaN/Inf sample, or an SNR so far from the signal's power
+// that signal + noise could leave float32's range), whose draws are made all the same.
 bool noise_scale(
     const gr_complex* x, size_t L, double snr, gaussian_rng& rng, float* w, float& scale)
 {
@@ -43,8 +45,12 @@ bool noise_scale(
     }
     const double p_noise = power(reinterpret_cast<const gr_complex*>(w), L);
     const double p_target = p_sig / std::pow(10.0, snr / 10.0);
-    scale = static_cast<float>(std::sqrt(p_target / std::max(p_noise, 1e-30)));
-    return true;
+    const double s = std::sqrt(p_target / std::max(p_noise, 1e-30));
+    // No component can exceed the vector's root energy: |x_k| <= sqrt(L P_sig) and
+    // |s w_k| <= s sqrt(L P_noise); their sum within float32 keeps every output finite.
+    const double bound = std::sqrt(L * p_sig) + s * std::sqrt(L * p_noise);
+    scale = static_cast<float>(s);
+    return scale > 0.0f && bound < 0.5 * std::numeric_limits<float>::max();
 }
 
 // The loop both layouts share: per vector, draw its noise and scale, count and flag an

@@ -6,6 +6,7 @@
 
 #include "constellation_impl.h"
 #include <gnuradio/io_signature.h>
+#include <exception>
 #include <stdexcept>
 
 namespace gr {
@@ -89,8 +90,15 @@ int constellation_impl::work(int noutput_items,
     const auto* in = static_cast<const gr_complex*>(input_items[0]);
     auto* out = static_cast<float*>(output_items[0]);
     d_invalid.resize(noutput_items);
-    d_renderer.render(
-        in, noutput_items, d_vector_length, out, d_invalid.data(), d_threads);
+    try {
+        d_renderer.render(
+            in, noutput_items, d_vector_length, out, d_invalid.data(), d_threads);
+    } catch (const std::exception& e) {
+        // An exception would end this block's thread and leave the flowgraph waiting.
+        d_logger->error("{}; the block ends its stream, so the flowgraph stops",
+                        e.what());
+        return WORK_DONE;
+    }
 
     uint64_t samples = 0, vectors = 0;
     for (int i = 0; i < noutput_items; i++) {

@@ -7,6 +7,7 @@
 #include "decay_fft.h"
 #include "target_clones.h"
 #include <gnuradio/rfml/constellation_renderer.h>
+#include <system_error>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -220,13 +221,18 @@ void emit_channel(float* a, float* o, size_t n, float divisor)
 constellation_renderer::constellation_renderer(const render_config& config)
     : d_config(config)
 {
-    if (config.height < 1 || config.width < 1) {
-        throw std::invalid_argument("image size must be at least 1x1, got " +
+    if (config.height < 1 || config.width < 1 ||
+        config.height > render_config::max_size ||
+        config.width > render_config::max_size) {
+        throw std::invalid_argument("image size must be between 1x1 and " +
+                                    std::to_string(render_config::max_size) + "x" +
+                                    std::to_string(render_config::max_size) + ", got " +
                                     std::to_string(config.height) + "x" +
                                     std::to_string(config.width));
     }
-    if (!(config.extent > 0.0) || !std::isfinite(config.extent)) {
-        throw std::invalid_argument("extent must be a positive finite number, got " +
+    if (!(config.extent >= render_config::min_extent &&
+          config.extent <= render_config::max_extent)) {
+        throw std::invalid_argument("extent must be a number in [1e-09, 1e+09], got " +
                                     std::to_string(config.extent));
     }
     if (config.mode == render_config::render_mode::histogram) {
@@ -239,12 +245,14 @@ constellation_renderer::constellation_renderer(const render_config& config)
                                     std::to_string(config.windows.size()) + " windows");
     }
     for (size_t k = 0; k < config.rates.size(); k++) {
-        if (!(config.rates[k] >= 0.0) || !std::isfinite(config.rates[k])) {
-            throw std::invalid_argument("decay rates must be finite and >= 0, got " +
+        if (!(config.rates[k] >= 0.0 && config.rates[k] <= render_config::max_rate)) {
+            throw std::invalid_argument("decay rates must be in [0, 1e+06], got " +
                                         std::to_string(config.rates[k]));
         }
-        if (config.windows[k] < 0) {
-            throw std::invalid_argument("decay windows must be >= 0 pixels, got " +
+        if (config.windows[k] < 0 || config.windows[k] > render_config::max_window) {
+            throw std::invalid_argument("decay windows must be in [0, " +
+                                        std::to_string(render_config::max_window) +
+                                        "] pixels, got " +
                                         std::to_string(config.windows[k]));
         }
     }
@@ -258,7 +266,7 @@ constellation_renderer::constellation_renderer(const render_config& config)
     for (size_t k = 0; k < d_channels; k++) {
         const int b = config.windows[k];
         if (b >= render_config::fft_min_window &&
-            2 * b + 1 <= std::min(config.height, config.width) + 32) {
+            2 * int64_t(b) + 1 <= int64_t(std::min(config.height, config.width)) + 32) {
             d_fft_channel[k] = 1;
             rates.push_back(config.rates[k]);
             windows.push_back(b);
@@ -519,28 +527,40 @@ void constellation_renderer::render_all(const gr_complex* in,
         throw std::invalid_argument("threads must be >= 0 (0 = all cores), got " +
                                     std::to_string(threads));
     }
-    size_t n_threads =
-        threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : threads;
+    const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    size_t n_threads = threads == 0 ? cores : std::min<size_t>(threads, cores);
     n_threads = std::min(n_threads, n_vectors);
     if (n_threads <= 1) {
         render_range(in, 0, n_vectors, vlen, out, invalid);
         return;
     }
     std::vector<std::thread> pool;
+    pool.reserve(n_threads);
     std::vector<std::exception_ptr> errors(n_threads);
+    std::string refused;
     for (size_t t = 0; t < n_threads; t++) {
         const size_t first = n_vectors * t / n_threads;
         const size_t last = n_vectors * (t + 1) / n_threads;
-        pool.emplace_back([=, &errors] {
-            try {
-                render_range(in, first, last, vlen, out, invalid);
-            } catch (...) {
-                errors[t] = std::current_exception();
-            }
-        });
+        try {
+            pool.emplace_back([=, &errors] {
+                try {
+                    render_range(in, first, last, vlen, out, invalid);
+                } catch (...) {
+                    errors[t] = std::current_exception();
+                }
+            });
+        } catch (const std::system_error& e) {
+            refused = "the system refused worker thread " + std::to_string(t + 1) +
+                      " of " + std::to_string(n_threads) + " (" + e.what() +
+                      "): render with fewer threads (threads=1 uses none)";
+            break;
+        }
     }
     for (auto& th : pool) {
         th.join();
+    }
+    if (!refused.empty()) {
+        throw std::runtime_error(refused);
     }
     for (auto& e : errors) {
         if (e) {

@@ -9,6 +9,7 @@
 #include <gnuradio/fft/fft.h>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -183,7 +184,7 @@ decay_fft::decay_fft(int height,
 {
     int bmax = 0;
     for (int b : windows) {
-        if (2 * b + 1 > std::min(d_ny, d_nx) || b < near) {
+        if (2 * int64_t(b) + 1 > std::min(d_ny, d_nx) || b < near) {
             throw std::invalid_argument("decay_fft: window out of range");
         }
         bmax = std::max(bmax, b);

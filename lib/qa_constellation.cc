@@ -253,6 +253,29 @@ BOOST_AUTO_TEST_CASE(bad_settings_are_rejected)
     BOOST_CHECK_THROW(constellation_renderer{ c }, std::invalid_argument);
     BOOST_CHECK_THROW(render_config::parse_mode("scatter"), std::invalid_argument);
     BOOST_CHECK_THROW(gr::rfml::constellation::make(0), std::invalid_argument);
+    // 2 * b + 1 overflowed int in the FFT eligibility test: a crash, not an error
+    c = render_config();
+    c.rates = { 1.0 };
+    c.windows = { std::numeric_limits<int>::max() };
+    BOOST_CHECK_THROW(constellation_renderer{ c }, std::invalid_argument);
+    c.windows = { render_config::max_window };
+    BOOST_CHECK_NO_THROW(constellation_renderer{ c });
+    c.height = render_config::max_size + 1;
+    BOOST_CHECK_THROW(constellation_renderer{ c }, std::invalid_argument);
+    c = render_config();
+    c.rates = { 1.0, 0.2, std::numeric_limits<double>::infinity() };
+    BOOST_CHECK_THROW(constellation_renderer{ c }, std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(more_threads_than_cores_give_the_same_images)
+{
+    const auto c = histogram(16, 2.5);
+    constellation_renderer r(c);
+    const auto z = noise(200 * 16, 1.0f, 4);
+    std::vector<float> one(200 * r.image_size()), many(one.size());
+    r.render(z.data(), 200, 16, one.data(), nullptr, 1);
+    r.render(z.data(), 200, 16, many.data(), nullptr, 1000);
+    BOOST_CHECK(one == many);
 }
 
 BOOST_AUTO_TEST_CASE(block_output_item_holds_one_image)

@@ -33,7 +33,7 @@ def test_readme_dataloader_example():
     src = rfml.mod_source("DQPSK", samples_per_symbol=8, excess_bw=0.25, seed=1)
     radio = rfml.loopback(freq_offset=1e-3, phase_noise_std=1e-3, iq_gain_db=0.3)
     noise = rfml.awgn_snr(snr_db=5.0, vector_length=L, seed=2)
-    tensors = rfml.vector_to_tensor(vector_length=L, batch_size=32)
+    tensors = rfml.vector_to_tensor(vector_length=L, batch_size=32, when_full="block")
     clean, noise_out = blocks.vector_sink_c(), blocks.vector_sink_c()
     tb.connect(src, blocks.head(gr.sizeof_gr_complex, 100 * L), radio, noise)
     tb.connect(noise, blocks.stream_to_vector(gr.sizeof_gr_complex, L), tensors)

@@ -2,11 +2,15 @@
 """awgn_snr: white Gaussian noise at an exact SNR per vector (rfml.add_awgn, C++)."""
 
 import numpy as np
+import pmt
 from gnuradio import gr
 
-from .ml.contract import DEFAULT_VECTOR_LENGTH
+from ._work_guard import ends_on_error
+from .ml import params
+from .ml.contract import DEFAULT_VECTOR_LENGTH, SNR_TAG_KEY
 
 BUFFER_ITEMS = 65536  # minimum output buffer, samples
+SNR_DB_RANGE = (-100.0, 100.0)  # accepted target SNRs, dB
 
 
 class awgn_snr(gr.sync_block):
@@ -16,16 +20,25 @@ class awgn_snr(gr.sync_block):
     signal power is measured and noise of power ``P_signal / 10**(snr_db/10)`` measured
     over that vector is added (``rfml.add_awgn``: ``dsp.add_awgn`` in C++, the noise from
     ``rfml.gaussian_rng``; eq. 2 of the CAE/CAM report, per vector). A vector with zero
-    power or a NaN/Inf sample comes out as zeros on both outputs and is counted
-    (``invalid_count()``, reported in the log when the flowgraph stops); the flowgraph
-    keeps running. Samples are passed in whole vectors only: at the
-    end of a finite stream, a last partial vector is not output.
+    power or a NaN/Inf sample (or whose output would leave the float32 range at this
+    SNR) comes out as zeros on both outputs and is counted (``invalid_count()``, reported
+    in the log when the flowgraph stops); the flowgraph keeps running. Samples are passed
+    in whole vectors only: at the end of a finite stream, a last partial vector is not
+    output.
+
+    Output 0 carries a stream tag ``rfml_snr_db`` (the target SNR, a PMT double) on its
+    first sample and on the first vector after every change of the target; the input's
+    tags pass through.
 
     Input: complex stream. Outputs: 0 = signal + noise; 1 (optional) = the noise alone.
 
+    An exception inside ``work()`` is logged as an error and ends the block's stream, so the
+    flowgraph finishes instead of hanging (the exception is kept in ``work_error``).
+
     Args:
-        snr_db (float): target SNR in dB; settable while running (``set_snr_db``).
-        vector_length (int): samples per vector over which the SNR holds.
+        snr_db (float): target SNR in dB, in ``SNR_DB_RANGE`` ([-100, 100]); settable
+            while running (``set_snr_db``; a refused value keeps the running one).
+        vector_length (int): samples per vector over which the SNR holds (an integer).
         seed (int): seed of the noise generator.
     """
 
@@ -36,10 +49,10 @@ class awgn_snr(gr.sync_block):
             in_sig=[np.complex64],
             out_sig=gr.py_io_signature(1, 2, [np.complex64, np.complex64]),
         )
-        if int(vector_length) < 1:
-            raise ValueError(f"vector_length must be >= 1, got {vector_length}")
-        self.vector_length = int(vector_length)
+        self.vector_length = params.integer(vector_length, "vector_length", 1)
         self.set_snr_db(snr_db)
+        self._tag_key = pmt.intern(SNR_TAG_KEY)
+        self._tagged_snr = None  # the SNR of the last tag put
         from .rfml_python import add_awgn, gaussian_rng  # the C++ kernel, built
 
         self._add_awgn = add_awgn
@@ -53,11 +66,9 @@ class awgn_snr(gr.sync_block):
         self.set_min_output_buffer(max(BUFFER_ITEMS, 2 * self.vector_length))
 
     def set_snr_db(self, snr_db):
-        """Set the target SNR (dB) for the vectors that follow."""
-        snr_db = float(snr_db)
-        if not np.isfinite(snr_db):
-            raise ValueError(f"snr_db must be finite, got {snr_db}")
-        self._snr_db = snr_db
+        """Set the target SNR (dB) for the vectors that follow; ValueError (and the
+        running value kept) outside ``SNR_DB_RANGE``."""
+        self._snr_db = params.real(snr_db, "snr_db", *SNR_DB_RANGE)
 
     def snr_db(self):
         """The target SNR in dB."""
@@ -71,10 +82,19 @@ class awgn_snr(gr.sync_block):
         """Vectors processed so far."""
         return self._vectors
 
+    def start(self):
+        self._tagged_snr = None
+        return True
+
+    @ends_on_error
     def work(self, input_items, output_items):
         n = len(output_items[0]) // self.vector_length * self.vector_length
         x = input_items[0][:n].reshape(-1, self.vector_length)  # (vectors, L)
-        y, noise, valid = self._add_awgn(x, self._snr_db, self._rng, len(output_items) > 1)
+        snr_db = self._snr_db  # one value per call, whatever set_snr_db does meanwhile
+        if n and snr_db != self._tagged_snr:
+            self.add_item_tag(0, self.nitems_written(0), self._tag_key, pmt.from_double(snr_db))
+            self._tagged_snr = snr_db
+        y, noise, valid = self._add_awgn(x, snr_db, self._rng, len(output_items) > 1)
         output_items[0][:n] = y.reshape(-1)
         if noise is not None:
             output_items[1][:n] = noise.reshape(-1)
@@ -85,7 +105,8 @@ class awgn_snr(gr.sync_block):
     def stop(self):
         if self._invalid:
             gr.logger(self.alias()).warn(
-                f"{self._invalid} of {self._vectors} vectors had zero power or NaN/Inf "
-                "samples and were output as zeros: check the source feeding awgn_snr"
+                f"{self._invalid} of {self._vectors} vectors had zero power, NaN/Inf "
+                "samples, or a power this SNR takes out of the float32 range, and were "
+                "output as zeros: check the source feeding awgn_snr"
             )
         return True

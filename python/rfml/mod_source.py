@@ -5,10 +5,12 @@ import functools
 import math
 
 import numpy as np
+import pmt
 from gnuradio import analog, blocks, digital, filter, gr
 
 from . import dsp
-from .ml.contract import CLASSES, DEFAULT_SAMPLES_PER_SYMBOL, class_index
+from .ml import params
+from .ml.contract import CLASS_TAG_KEY, CLASSES, DEFAULT_SAMPLES_PER_SYMBOL, class_index
 
 NFILTS = 32  # filters in the polyphase pulse-shaping resamplers (as gr-digital's psk_mod)
 PACKET_LEN_KEY = "packet_len"
@@ -97,6 +99,9 @@ class mod_source(gr.hier_block2):
     taps and symbol statistics (single carrier) or from the OFDM frame structure
     (``dsp.ofdm_frame_power``).
 
+    The first output sample carries a stream tag ``rfml_class`` (the class name as a
+    PMT symbol), the truth that blocks downstream score against.
+
     Args:
         modulation (str): a class of ``ml.contract.CLASSES`` (case-insensitive).
         samples_per_symbol (float): >= 2; ignored for OFDM (its symbol rate comes from
@@ -165,14 +170,16 @@ class mod_source(gr.hier_block2):
             )
         self.gain = 1.0 / math.sqrt(power)
         self.scale = blocks.multiply_const_cc(self.gain)
+        self.tagger = blocks.annotator_raw(gr.sizeof_gr_complex)
+        self.tagger.add_tag(0, pmt.intern(CLASS_TAG_KEY), pmt.intern(self.modulation))
         # A big output buffer lets (Python) blocks downstream work on big chunks.
-        self.scale.set_log_level("warn")  # not the info line of set_min_output_buffer
-        self.scale.set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
+        self.tagger.set_log_level("warn")  # not the info line of set_min_output_buffer
+        self.tagger.set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
         payload = [self.payload]
         if max_samples is not None:
             n_bytes = self._payload_bytes_for(int(max_samples), sps, chain)
             payload.append(blocks.head(gr.sizeof_char, n_bytes))
-        self.connect(*payload, *chain, self.scale, self)
+        self.connect(*payload, *chain, self.scale, self.tagger, self)
 
     def _payload_bytes_for(self, n_samples, sps, chain):
         """Payload bytes that give at least n_samples output samples: 2% and 32 bytes
@@ -189,6 +196,7 @@ class mod_source(gr.hier_block2):
 
     def _shaped(self, m, sps, pulse, excess_bw, bt):
         """OOK / DBPSK / DQPSK: symbols -> pulse shaping at sps."""
+        excess_bw = params.real(excess_bw, "excess_bw", 0, 1, low_open=True)
         mean, var = (0.5, 0.25) if m == "OOK" else (0.0, 1.0)
         if m != "OOK" and pulse == "rrc":
             # gr-digital psk_mod's chain (generic_mod: the blocks below) with its RRC over 11

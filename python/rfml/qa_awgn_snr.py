@@ -5,6 +5,7 @@
 import time
 
 import numpy as np
+import pmt
 from gnuradio import blocks, gr, gr_unittest
 from gnuradio.rfml import awgn_snr, dsp, mod_source
 
@@ -110,10 +111,83 @@ class qa_awgn_snr(gr_unittest.TestCase):
         self.assertEqual(len(ys[0]), 4 * L)
 
     def test_005_bad_parameters(self):
-        with self.assertRaisesRegex(ValueError, "snr_db must be finite"):
-            awgn_snr(snr_db=float("nan"))
-        with self.assertRaisesRegex(ValueError, "vector_length must be >= 1"):
-            awgn_snr(vector_length=0)
+        for snr in (float("nan"), 1e308, -1000.0, 100.5):
+            with self.assertRaisesRegex(
+                ValueError, r"snr_db must be a finite number in \[-100.0, 100.0\], got"
+            ):
+                awgn_snr(snr_db=snr)
+        for length in (0, 2.7, "8"):
+            with self.assertRaisesRegex(ValueError, "vector_length must be an integer >= 1"):
+                awgn_snr(vector_length=length)
+
+    def test_006_a_refused_setting_keeps_the_running_value(self):
+        # set_snr_db(1e39) was accepted, then raised inside work(): the flowgraph hung
+        blk = awgn_snr(snr_db=5.0, vector_length=L, seed=3)
+        out, noise = blocks.vector_sink_c(), blocks.vector_sink_c()
+        self.tb.connect(mod_source("GMSK", seed=4), blocks.throttle(8, 2e6), blk, out)
+        self.tb.connect((blk, 1), noise)
+        self.tb.start()
+        for bad in (1e39, float("inf"), -1000.0):
+            with self.assertRaisesRegex(ValueError, r"snr_db must be a finite number in"):
+                blk.set_snr_db(bad)
+            self.assertEqual(blk.snr_db(), 5.0)
+        before = blk.vector_count()
+        deadline = time.time() + 20
+        while blk.vector_count() < before + 50 and time.time() < deadline:
+            time.sleep(0.01)
+        self.tb.stop()
+        self.tb.wait()
+        self.assertGreaterEqual(blk.vector_count(), before + 50, "vectors stopped flowing")
+        k = min(len(out.data()), len(noise.data())) // L * L
+        w = np.asarray(noise.data()[:k]).reshape(-1, L)
+        y = np.asarray(out.data()[:k]).reshape(-1, L)
+        np.testing.assert_allclose(dsp.snr_db(y - w, w), 5.0, atol=0.05)
+
+    def test_007_extreme_accepted_snrs_give_finite_outputs(self):
+        L8 = 64
+        rng = np.random.default_rng(5)
+        unit = np.exp(2j * np.pi * rng.random((3, L8))).astype(np.complex64)
+        scales = np.array([1.0, 1e35, 1e-30], np.float32)[:, None]  # powers 1, 1e70, 1e-60
+        x = (unit * scales).astype(np.complex64)
+        for snr, invalid in ((-100.0, [1]), (100.0, [])):
+            self.tb = gr.top_block()
+            y, noise, blk = self.run_vectors(x.reshape(-1), snr_db=snr, vector_length=L8)
+            self.assertTrue(np.isfinite(y).all() and np.isfinite(noise).all(), f"{snr} dB")
+            y, noise = y.reshape(-1, L8), noise.reshape(-1, L8)
+            bad = [i for i in range(3) if not np.any(noise[i])]
+            self.assertEqual(bad, invalid, f"{snr} dB: vectors counted invalid")
+            self.assertEqual(blk.invalid_count(), len(invalid))
+            ok = [i for i in range(3) if i not in invalid]
+            np.testing.assert_allclose(dsp.snr_db(x[ok], noise[ok]), snr, atol=0.01)
+
+    def test_008_snr_tags_on_the_first_vector_and_each_change(self):
+        L8 = 16
+        x = np.ones(40 * L8, np.complex64)
+        src = blocks.vector_source_c(x.tolist())
+        blk = awgn_snr(snr_db=7.5, vector_length=L8)
+        sink = blocks.vector_sink_c()
+        self.tb.connect(src, blk, sink)
+        self.tb.run()
+        tags = [(t.offset, pmt.symbol_to_string(t.key), pmt.to_double(t.value))
+                for t in sink.tags()]  # fmt: skip
+        self.assertEqual(tags, [(0, "rfml_snr_db", 7.5)])
+        # a change while running: the next vector after the change is tagged
+        self.tb = gr.top_block()
+        src = blocks.vector_source_c(x.tolist(), repeat=True)
+        blk = awgn_snr(snr_db=7.5, vector_length=L8)
+        sink = blocks.vector_sink_c()
+        self.tb.connect(src, blocks.throttle(8, 50000), blk, sink)
+        self.tb.start()
+        time.sleep(0.3)
+        blk.set_snr_db(-3.0)
+        time.sleep(0.3)
+        self.tb.stop()
+        self.tb.wait()
+        tags = [(t.offset, pmt.to_double(t.value)) for t in sink.tags()]
+        self.assertEqual([v for _, v in tags], [7.5, -3.0])
+        self.assertEqual(tags[0][0], 0)
+        self.assertEqual(tags[1][0] % L8, 0, "the tag sits on a vector's first sample")
+        self.assertGreater(tags[1][0], 0)
 
 
 if __name__ == "__main__":

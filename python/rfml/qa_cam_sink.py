@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""QA of cam_sink: CAMs against a numpy reference, PNG cadence, and the offscreen widget.
+"""QA of cam_sink and cam_png_sink: CAMs against a numpy reference, PNG cadence, bad
+PNG paths, failing writes, and the offscreen widget.
 
 The model is a small GAP CNN with fixed weights whose CAMs are known exactly:
 features f = relu([I, Q, -I, -Q]) (B, 4, L), logits = W · mean_t f, CAM = W · f.
@@ -8,6 +9,7 @@ features f = relu([I, Q, -I, -Q]) (B, 4, L), logits = W · mean_t f, CAM = W · 
 
 import os
 import tempfile
+import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -135,6 +137,53 @@ class qa_cam_sink(gr_unittest.TestCase):
     def test_headless_needs_a_png_path(self):
         with self.assertRaisesRegex(ValueError, "png_path"):
             rfml.cam_sink(vector_length=L, model=GapModel(), headless=True)
+        with self.assertRaisesRegex(ValueError, "png_path is empty"):
+            rfml.cam_png_sink(vector_length=L, model=GapModel())
+
+    def test_bad_png_paths_are_refused_when_made(self):
+        # these were accepted; the first write then raised inside work() and the
+        # flowgraph stalled
+        with tempfile.TemporaryDirectory() as d:
+            bad = {
+                os.path.join(d, "missing", "cam.png"): "folder of png_path .* does not exist",
+                os.path.join(d, "cam_{foo}.png"): "not a valid file name template",
+                os.path.join(d, "cam_{}.png"): "not a valid file name template",
+                os.path.join(d, "cam_{vector:q}.png"): "not a valid file name template",
+                os.path.join(d, "cam_{vector[0]}.png"): "not a valid file name template",
+            }
+            for path, message in bad.items():
+                for block in (rfml.cam_png_sink, rfml.cam_sink):
+                    with self.assertRaisesRegex(ValueError, message):
+                        block(vector_length=L, model=GapModel(), png_path=path)
+            sink = rfml.cam_png_sink(
+                vector_length=L, model=GapModel(), png_path=os.path.join(d, "c{vector:03d}.png")
+            )
+            self.tb.connect(
+                blocks.vector_source_c(make_vectors(3, self.rng).ravel().tolist(), False, L),
+                sink,
+            )
+            self.tb.run()
+            self.assertEqual(os.listdir(d), ["c000.png"])
+
+    def test_a_failing_write_is_counted_and_the_sink_keeps_consuming(self):
+        vectors = make_vectors(40, self.rng)
+        with tempfile.TemporaryDirectory() as d:
+            folder = os.path.join(d, "gone")
+            os.mkdir(folder)
+            sink = rfml.cam_png_sink(
+                vector_length=L,
+                device="cpu",
+                model=GapModel(),
+                png_path=os.path.join(folder, "cam_{vector}.png"),
+                png_every=10,
+            )
+            os.rmdir(folder)  # removed after the sink was made: every write fails
+            self.tb.connect(blocks.vector_source_c(vectors.ravel().tolist(), False, L), sink)
+            done = threading.Event()
+            threading.Thread(target=lambda: (self.tb.run(), done.set()), daemon=True).start()
+            self.assertTrue(done.wait(60), "the flowgraph hangs after a failing write")
+        self.assertEqual(sink.nitems_read(0), 40, "every vector consumed")
+        self.assertEqual((sink.pngs_written(), sink.png_errors()), (0, 4))
 
     def test_model_without_cam(self):
         with self.assertRaisesRegex(ValueError, "no cam"):

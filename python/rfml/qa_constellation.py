@@ -6,6 +6,11 @@ The kernel is checked against the float64 numpy references below, and the decay
 defaults against a re-implementation of DenoMAE's padded-canvas rendering.
 """
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 from gnuradio import blocks, gr, gr_unittest, rfml
 
@@ -89,6 +94,15 @@ def denomae_generate_image(z, size=224, extent=2.5, windows=DENOMAE_WINDOWS):
 def relative_error(a, b):
     """Largest |a - b| per (vector, channel) over the channel maximum of b."""
     return float((np.abs(a - b).max(axis=(2, 3)) / b.max(axis=(2, 3))).max())
+
+
+def run_isolated(code):
+    """Run ``code`` in a fresh interpreter (a crash there does not end the tests):
+    (exit status, stdout, stderr)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def noisy(rng, shape, sigma):
@@ -209,6 +223,118 @@ class qa_constellation(gr_unittest.TestCase):
             rfml.render_constellations(iq, dtype="float64")
         empty = rfml.render_constellations(np.zeros((0, 64), np.complex64), size=(16, 8))
         self.assertEqual(empty.shape, (0, 3, 16, 8))
+
+    def test_huge_windows_are_refused_not_a_crash(self):
+        # 2 * b + 1 overflowed int for b = 2**31 - 1 (a segmentation fault)
+        rc, out, err = run_isolated("""
+            import numpy as np
+            from gnuradio import rfml
+            z = np.zeros((1, 16), np.complex64)
+            for call in (
+                lambda: rfml.render_constellations(z, size=32, rates=[1.0], windows=[2**31 - 1]),
+                lambda: rfml.constellation(16, height=32, width=32, rates=[1.0],
+                                           windows=[2**31 - 1]),
+                lambda: rfml.render_constellations(z, size=32, rates=[1.0], windows=[65537]),
+            ):
+                try:
+                    call()
+                except ValueError as e:
+                    print("ValueError:", e)
+        """)
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 3, out)
+        for line in lines:
+            self.assertRegex(line, r"ValueError: windows must be an integer in \[0, 65536\]")
+
+    def test_a_window_wider_than_the_image_covers_it(self):
+        # samples inside a 16x16 image: any window of 16 pixels or more reaches every pixel
+        iq = noisy(self.rng, (2, 100), 0.5)
+        wide = rfml.render_constellations(iq, size=16, rates=[0.05], windows=[65536])
+        direct = rfml.render_constellations(
+            iq, size=16, rates=[0.05], windows=[16], method="direct"
+        )
+        np.testing.assert_array_equal(wide, direct)
+        self.assertLess(relative_error(wide, reference_decay(iq, 16, 2.5, [0.05], [16])), 1e-5)
+
+    def test_sizes_and_extents_are_checked(self):
+        iq = noisy(self.rng, (1, 64), 0.7)
+        for size in (2.5, 2**31, 0, (16, 0), (16, 2.5), True, "16"):
+            with self.assertRaisesRegex(ValueError, r"size.* must be an integer in \[1, 8192\]"):
+                rfml.render_constellations(iq, size=size, normalise="max")
+        for extent in (0.0, -1.0, float("nan"), float("inf"), 1e300, [1.0]):
+            with self.assertRaisesRegex(ValueError, "extent"):
+                rfml.render_constellations(iq, extent=extent)
+        for rates in ([float("inf"), 1, 1], [-1.0, 1, 1], [1e7, 1, 1]):
+            with self.assertRaisesRegex(ValueError, r"decay rates must be in \[0, 1e\+06\]"):
+                rfml.render_constellations(iq, rates=rates)
+        with self.assertRaisesRegex(ValueError, "threads must be an integer"):
+            rfml.render_constellations(iq, threads=2**40)
+        with self.assertRaisesRegex(ValueError, "height must be an integer"):
+            rfml.constellation(64, height=2**31)
+        with self.assertRaisesRegex(ValueError, "vector_length must be an integer"):
+            rfml.constellation(2.7)
+
+    def test_threads_beyond_the_cores_are_not_started(self):
+        iq = noisy(self.rng, (200, 16), 0.8)
+        np.testing.assert_array_equal(
+            rfml.render_constellations(iq, size=8, threads=1000),
+            rfml.render_constellations(iq, size=8, threads=1),
+        )
+
+    def test_a_refused_thread_is_an_error_not_an_abort(self):
+        if (os.cpu_count() or 1) < 2:
+            self.skipTest("one core: the renderer starts no thread")
+        # the address space leaves room for one thread stack (8 MiB), not two: the second
+        # std::thread fails while the first runs (SIGABRT before: a joinable thread left)
+        rc, out, err = run_isolated("""
+            import resource
+            import numpy as np
+            from gnuradio import rfml
+            iq = np.ones((2000, 16), np.complex64)
+            out = np.zeros((2000, 1, 8, 8), np.float32)
+            rfml.render_constellations(iq, mode="histogram", size=8, threads=1, out=out)
+            with open("/proc/self/status") as f:
+                vm = next(int(l.split()[1]) for l in f if l.startswith("VmSize:")) * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (vm + (10 << 20), resource.RLIM_INFINITY))
+            try:
+                rfml.render_constellations(iq, mode="histogram", size=8, threads=2, out=out)
+                print("rendered")
+            except (RuntimeError, MemoryError) as e:
+                print(type(e).__name__ + ":", e)
+        """)
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"rendered|RuntimeError: the system refused worker thread 2 of 2")
+
+    def test_a_render_error_in_the_block_ends_the_flowgraph(self):
+        if (os.cpu_count() or 1) < 2:
+            self.skipTest("one core: the renderer starts no thread")
+        # threads refused once the flowgraph runs: logged, WORK_DONE, tb.wait() returns
+        rc, out, err = run_isolated("""
+            import resource, threading, time
+            import numpy as np
+            from gnuradio import blocks, gr, rfml
+            tb = gr.top_block()
+            gate = blocks.copy(8 * 16)
+            gate.set_enabled(False)
+            src = blocks.vector_source_c([1j] * 16 * 64, True, 16)
+            blk = rfml.constellation(16, mode="histogram", height=8, width=8, threads=2)
+            tb.connect(src, gate, blk, blocks.null_sink(4 * 64))
+            tb.start()
+            done = threading.Event()
+            threading.Thread(target=lambda: (tb.wait(), done.set()), daemon=True).start()
+            time.sleep(0.5)
+            with open("/proc/self/status") as f:
+                vm = next(int(l.split()[1]) for l in f if l.startswith("VmSize:")) * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (vm + (10 << 20), resource.RLIM_INFINITY))
+            gate.set_enabled(True)
+            print("ended" if done.wait(20) else "hangs")
+            resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)
+            tb.stop()
+        """)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("ended", out)
+        self.assertIn("the system refused worker thread", out + err)
 
     def test_render_into_a_given_array(self):
         iq = noisy(self.rng, (3, 300), 0.8)

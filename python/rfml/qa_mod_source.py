@@ -5,6 +5,7 @@
 import math
 
 import numpy as np
+import pmt
 from gnuradio import blocks, digital, filter, gr, gr_unittest
 from gnuradio.rfml import dsp, mod_source
 
@@ -244,6 +245,33 @@ class qa_mod_source(gr_unittest.TestCase):
             mod_source("OFDM", ofdm_fft_len=1024, ofdm_cp_len=128)
         with self.assertRaisesRegex(ValueError, "unknown pulse 'sinc'"):
             mod_source("DBPSK", pulse="sinc")
+
+    def test_021_excess_bw_checked_for_every_shaped_class(self):
+        # DBPSK/DQPSK took excess_bw=0 and gave NaN samples; 5 was accepted too
+        for m in ("OOK", "DBPSK", "DQPSK"):
+            for pulse in ("rrc", "rect"):
+                for bad in (0, 5, -0.1, float("nan")):
+                    with self.assertRaisesRegex(
+                        ValueError, r"excess_bw must be a finite number in \(0, 1\]"
+                    ):
+                        mod_source(m, pulse=pulse, excess_bw=bad)
+        for m in ("DBPSK", "DQPSK"):
+            x = capture(mod_source(m, excess_bw=1.0), 20000)
+            self.assertTrue(np.isfinite(x).all())
+            self.assertAlmostEqual(float(np.mean(np.abs(x) ** 2)), 1.0, delta=0.05)
+
+    def test_022_class_tag_on_the_first_sample(self):
+        for m in ("OOK", "GFSK", "GMSK", "DBPSK", "DQPSK", "OFDM"):
+            tb = gr.top_block()
+            sink = blocks.vector_sink_c()
+            tb.connect(mod_source(m, seed=2), blocks.head(gr.sizeof_gr_complex, 20000), sink)
+            tb.run()
+            tags = [
+                (t.offset, pmt.symbol_to_string(t.value))
+                for t in sink.tags()
+                if pmt.symbol_to_string(t.key) == "rfml_class"
+            ]
+            self.assertEqual(tags, [(0, m)])
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ The plumbing is checked against a small reference model whose outputs are known 
 
 import json
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -171,8 +172,10 @@ class qa_tsddae_classifier(gr_unittest.TestCase):
             rfml.tsddae_classifier(vector_length=L, device="cpu", model=MeanModel(n_logits=4))
 
     def test_bad_parameters(self):
-        with self.assertRaisesRegex(ValueError, "batch_size"):
+        with self.assertRaisesRegex(ValueError, "batch_size must be an integer >= 1"):
             rfml.tsddae_classifier(vector_length=L, batch_size=0, model=MeanModel())
+        with self.assertRaisesRegex(ValueError, "vector_length must be an integer >= 1"):
+            rfml.tsddae_classifier(vector_length=6.5, model=MeanModel())
         with self.assertRaisesRegex(ValueError, "unknown device"):
             rfml.tsddae_classifier(vector_length=L, device="tpu", model=MeanModel())
         if not torch.cuda.is_available():
@@ -181,6 +184,53 @@ class qa_tsddae_classifier(gr_unittest.TestCase):
         clf = rfml.tsddae_classifier(vector_length=L, device="auto", model=MeanModel())
         want = "cuda" if torch.cuda.is_available() else "cpu"
         self.assertEqual(clf.predictor.device.type, want)
+
+    def test_probability_output(self):
+        vectors = make_vectors(40, self.rng)
+        vectors[9, 1] = np.nan
+        clf = rfml.tsddae_classifier(
+            vector_length=L, batch_size=8, device="cpu", model=MeanModel(), probs_output=True
+        )
+        src = blocks.vector_source_c(vectors.ravel().tolist(), False, L)
+        passthrough, probs = blocks.vector_sink_c(L), blocks.vector_sink_f(len(CLASSES))
+        self.tb.connect(src, clf, passthrough)
+        self.tb.connect((clf, 1), probs)
+        self.tb.run()
+        got = np.array(probs.data(), np.float32).reshape(-1, len(CLASSES))
+        self.assertEqual(got.shape, (40, 6))
+        want = reference_probs(vectors.astype(np.complex128))
+        want[9] = 0  # an invalid vector: zeros
+        np.testing.assert_allclose(got, want, atol=2e-6)
+        self.assertEqual(len(passthrough.data()), 40 * L)
+        with self.assertRaisesRegex(ValueError, "the model has 6 classes .* not num_classes=4"):
+            rfml.tsddae_classifier(
+                vector_length=L, model=MeanModel(), probs_output=True, num_classes=4
+            )
+        self.assertEqual(
+            rfml.tsddae_classifier(vector_length=L, model=MeanModel())
+            .output_signature()
+            .max_streams(),
+            1,
+        )
+
+    def test_an_error_inside_work_ends_the_flowgraph(self):
+        class FailingModel(MeanModel):
+            def forward(self, x):
+                if len(self.batches) >= 3:  # the self-check and two batches go through
+                    raise RuntimeError("out of memory")
+                return super().forward(x)
+
+        clf = rfml.tsddae_classifier(
+            vector_length=L, batch_size=8, device="cpu", model=FailingModel()
+        )
+        src = blocks.vector_source_c(make_vectors(64, self.rng).ravel().tolist(), True, L)
+        sink = blocks.vector_sink_c(L)
+        self.tb.connect(src, clf, sink)
+        done = threading.Event()
+        threading.Thread(target=lambda: (self.tb.run(), done.set()), daemon=True).start()
+        self.assertTrue(done.wait(30), "the flowgraph hangs after an error inside work()")
+        self.assertIsInstance(clf.work_error, RuntimeError)
+        self.assertEqual(str(clf.work_error), "out of memory")
 
 
 if __name__ == "__main__":

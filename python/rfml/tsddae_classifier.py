@@ -5,6 +5,8 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from ._work_guard import ends_on_error
+from .ml import params
 from .ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH, INVALID_LABEL, LABEL_TAG_KEY
 
 # Vectors the input and output buffers hold at least: many small batches per work() call
@@ -39,6 +41,13 @@ class tsddae_classifier(gr.sync_block):
     A vector with NaN/Inf samples or zero power gets the label ``invalid`` and is counted
     (``invalid_count()``); the flowgraph keeps running.
 
+    With ``probs_output`` a second output gives, per input vector, a float vector of
+    ``len(classes)`` class probabilities (softmax, in the order of the model's classes;
+    zeros for an invalid vector), which qtgui sinks can show.
+
+    An exception inside ``work()`` is logged as an error and ends the block's stream, so the
+    flowgraph finishes instead of hanging (the exception is kept in ``work_error``).
+
     Args:
         model_path (str): checkpoint (.safetensors with its .json card); "" = shipped weights.
         vector_length (int): samples per vector L; must equal the checkpoint's.
@@ -48,6 +57,10 @@ class tsddae_classifier(gr.sync_block):
             instead of ``model_path`` (raw float32 (B, 2, L) in, logits out).
         classes (sequence of str or None): the class names of ``model`` (default the
             canonical six); ignored with ``model_path``, whose card names them.
+        probs_output (bool): add the output of class probabilities.
+        num_classes (int or None): the length of the probability vectors that the
+            flowgraph expects (GRC sets it); ValueError unless the model has that many
+            classes. None = the model's.
     """
 
     def __init__(
@@ -58,30 +71,41 @@ class tsddae_classifier(gr.sync_block):
         device="auto",
         model=None,
         classes=None,
+        probs_output=False,
+        num_classes=None,
     ):
-        if int(vector_length) < 1:
-            raise ValueError(f"vector_length must be >= 1, got {vector_length}")
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        gr.sync_block.__init__(
-            self,
-            name="tsddae_classifier",
-            in_sig=[(np.complex64, int(vector_length))],
-            out_sig=[(np.complex64, int(vector_length))],
-        )
+        vector_length = params.integer(vector_length, "vector_length", 1)
+        batch_size = params.integer(batch_size, "batch_size", 1)
         from .ml import inference
 
         if model is not None:
-            self.predictor = inference.Predictor(
+            predictor = inference.Predictor(
                 model, classes or CLASSES, vector_length, device
             ).self_check()
-            self.card = None
+            card = None
         else:
-            self.predictor, self.card = inference.load_predictor(
+            predictor, card = inference.load_predictor(
                 model_path, kind="tsddae", vector_length=vector_length, device=device
             )
-        self.vector_length = int(vector_length)
-        self.batch_size = int(batch_size)
+        n_classes = len(predictor.classes)
+        if num_classes is not None and params.integer(num_classes, "num_classes", 1) != n_classes:
+            raise ValueError(
+                f"the model has {n_classes} classes ({', '.join(predictor.classes)}), not "
+                f"num_classes={num_classes}: set num_classes (Classes in GRC) to {n_classes}"
+            )
+        out_sig = [(np.complex64, vector_length)]
+        if probs_output:
+            out_sig.append((np.float32, n_classes))
+        gr.sync_block.__init__(
+            self,
+            name="tsddae_classifier",
+            in_sig=[(np.complex64, vector_length)],
+            out_sig=out_sig,
+        )
+        self.predictor, self.card = predictor, card
+        self.vector_length = vector_length
+        self.batch_size = batch_size
+        self.probs_output = bool(probs_output)
         self.classes = self.predictor.classes
         self._tag_key = pmt.intern(LABEL_TAG_KEY)
         self._port = pmt.intern("classification")
@@ -128,6 +152,7 @@ class tsddae_classifier(gr.sync_block):
                 publish(port, pmt.dict_add(msg, k_offset, pmt.from_uint64((first + i) * length)))
             add_tag(0, first + i, tag_key, label)
 
+    @ends_on_error
     def work(self, input_items, output_items):
         n = len(output_items[0])
         if n > self.batch_size:
@@ -139,6 +164,8 @@ class tsddae_classifier(gr.sync_block):
         for start in range(0, n, self.batch_size):
             batch = vectors[start : start + self.batch_size]
             probs, index = self.predictor.predict(batch)
+            if self.probs_output:
+                output_items[1][start : start + len(batch)] = probs
             self._invalid += int((index < 0).sum())
             self._publish(first + start, probs, index)
         self._classified += n

@@ -25,8 +25,10 @@ namespace rfml {
  * their power Q measured, and the noise scaled by sqrt(P / 10^(snr/10) / Q) so that
  * the noise power measured over the vector is exactly the target (up to float32
  * rounding of the samples: within 1e-4 dB, tested). A vector with zero power or a
- * NaN/Inf sample is invalid: its y and noise are zeros and valid[v] is false; its
- * normals are still drawn, so the later vectors do not depend on it.
+ * NaN/Inf sample is invalid, and so is one whose noise scale is zero or whose output
+ * could leave the float32 range (an extreme SNR for its power): its y and noise are
+ * zeros and valid[v] is false; its normals are still drawn, so the later vectors do
+ * not depend on it. Every output sample is finite.
  *
  * \param x input vectors, n_vectors * L samples
  * \param n_vectors number of vectors

@@ -25,7 +25,8 @@ namespace rfml {
  * Every work() call renders all available vectors at once through
  * gr::rfml::constellation_renderer (see its documentation for the geometry).
  * NaN/Inf samples are skipped and counted; the block logs a warning when a vector had
- * any and keeps running.
+ * any and keeps running. A rendering error (the system refusing a worker thread) is
+ * logged and ends the block's stream, so the flowgraph finishes instead of hanging.
  */
 class RFML_API constellation : virtual public gr::sync_block
 {

@@ -59,6 +59,14 @@ struct RFML_API render_config {
      */
     render_method method = render_method::fft;
     static constexpr int fft_min_window = 12;
+    //! Largest image height and width accepted, pixels.
+    static constexpr int max_size = 8192;
+    //! Largest decay window half-width accepted, pixels.
+    static constexpr int max_window = 65536;
+    //! Accepted extent range (I/Q units) and largest decay rate.
+    static constexpr double min_extent = 1e-9;
+    static constexpr double max_extent = 1e9;
+    static constexpr double max_rate = 1e6;
     int height = 224;
     int width = 224;
     //! Half-width of the plotted square in I/Q units (after RMS scaling if rms_scale).
@@ -113,6 +121,9 @@ public:
      * \param invalid if not null, receives the number of skipped NaN/Inf samples of
      *        each vector (n_vectors entries).
      * \param threads worker threads; 0 = all cores. Each thread renders whole images.
+     *        More threads than cores (std::thread::hardware_concurrency()) or than
+     *        vectors are not started. If the system refuses a thread, the started
+     *        ones are joined and std::runtime_error says so.
      */
     void render(const gr_complex* in,
                 size_t n_vectors,

@@ -8,7 +8,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "checked_args.h"
 #include <gnuradio/rfml/constellation.h>
+#include <gnuradio/rfml/constellation_renderer.h>
 
 namespace py = pybind11;
 
@@ -33,16 +35,18 @@ Args:
     threads (int): worker threads, 0 = all cores.
 )doc";
 
-gr::rfml::constellation::sptr make(int vector_length,
+gr::rfml::constellation::sptr make(const py::object& vector_length,
                                    const std::string& mode,
-                                   int height,
-                                   int width,
+                                   const py::object& height,
+                                   const py::object& width,
                                    const py::object& extent,
                                    const std::vector<double>& rates,
-                                   const std::vector<int>& windows,
+                                   const py::object& windows,
                                    const std::string& normalise,
-                                   int threads)
+                                   const py::object& threads)
 {
+    using gr::rfml::render_config;
+    using rfml_bindings::checked_int;
     double e = 2.5;
     bool rms_scale = false;
     if (py::isinstance<py::str>(extent)) {
@@ -52,19 +56,25 @@ gr::rfml::constellation::sptr make(int vector_length,
         }
         rms_scale = true;
     } else {
-        e = extent.cast<double>();
+        try {
+            e = extent.cast<double>();
+        } catch (const py::cast_error&) {
+            throw py::value_error("extent must be a positive number or 'auto', got " +
+                                  py::repr(extent).cast<std::string>());
+        }
     }
     try {
-        return gr::rfml::constellation::make(vector_length,
-                                             mode,
-                                             height,
-                                             width,
-                                             e,
-                                             rms_scale,
-                                             rates,
-                                             windows,
-                                             normalise,
-                                             threads);
+        return gr::rfml::constellation::make(
+            checked_int(vector_length, "vector_length", 1, 1 << 24),
+            mode,
+            checked_int(height, "height", 1, render_config::max_size),
+            checked_int(width, "width", 1, render_config::max_size),
+            e,
+            rms_scale,
+            rates,
+            rfml_bindings::checked_ints(windows, "windows", 0, render_config::max_window),
+            normalise,
+            checked_int(threads, "threads", 0, 1 << 20));
     } catch (const std::invalid_argument& err) {
         throw py::value_error(err.what());
     }

@@ -9,6 +9,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "checked_args.h"
 #include <gnuradio/rfml/constellation_renderer.h>
 #include <algorithm>
 #include <string>
@@ -27,11 +28,13 @@ Args:
         tensor works through ``tensor.numpy()``, without a copy).
     mode (str): "decay" (DenoMAE enhancement, one channel per rate) or "histogram"
         (counts per pixel, one channel).
-    size (int or tuple[int, int]): image height and width in pixels (an int = square).
+    size (int or tuple[int, int]): image height and width in pixels (an int = square),
+        1 to 8192.
     extent (float or str): half-width of the plotted square in I/Q units, or "auto":
-        divide each vector by its RMS amplitude and plot +-2.5 (large signals stay in view).
-    rates (sequence[float]): decay rates c_k, one channel each (decay mode).
-    windows (sequence[int]): window half-widths b_k in pixels, one per rate.
+        divide each vector by its RMS amplitude and plot +-2.5 (large signals stay in view);
+        a number lies in [1e-9, 1e9].
+    rates (sequence[float]): decay rates c_k in [0, 1e6], one channel each (decay mode).
+    windows (sequence[int]): window half-widths b_k in pixels, one per rate, 0 to 65536.
     normalise (str or None): "max" (each channel / its maximum), "none", or None =
         "max" for decay, "none" for histogram.
     dtype (str or numpy.dtype): float32, or uint8 (floor(255 * value), saturated).
@@ -40,7 +43,8 @@ Args:
         exact; agrees with "direct" within 1e-3 of the channel
         maximum, a quarter of a uint8 step) or "direct" (every window pixel; float32
         exact, about 10x slower).
-    threads (int): worker threads, 0 = all cores.
+    threads (int): worker threads, 0 = all cores; never more than the cores or the
+        vectors. RuntimeError if the system refuses a thread (use fewer).
     return_invalid (bool): also return the number of NaN/Inf samples skipped per vector.
     out (numpy.ndarray or None): a C-contiguous, writeable array of shape (B, C, H, W)
         and the dtype above to render into (and return); reusing one across calls
@@ -60,10 +64,11 @@ render_config parse_config(const std::string& mode,
                            const py::object& size,
                            const py::object& extent,
                            const std::vector<double>& rates,
-                           const std::vector<int>& windows,
+                           const py::object& windows,
                            const py::object& normalise,
                            const std::string& method)
 {
+    using rfml_bindings::checked_int;
     render_config config;
     try {
         config.mode = render_config::parse_mode(mode);
@@ -71,15 +76,17 @@ render_config parse_config(const std::string& mode,
     } catch (const std::invalid_argument& e) {
         throw py::value_error(e.what());
     }
-    if (py::isinstance<py::int_>(size)) {
-        config.height = config.width = size.cast<int>();
-    } else {
-        auto hw = size.cast<std::vector<int>>();
+    const long max_size = render_config::max_size;
+    if (py::isinstance<py::sequence>(size) && !py::isinstance<py::str>(size)) {
+        const auto hw = size.cast<py::sequence>();
         if (hw.size() != 2) {
-            throw py::value_error("size must be an int or (height, width)");
+            throw py::value_error("size must be an int or (height, width), got " +
+                                  py::repr(size).cast<std::string>());
         }
-        config.height = hw[0];
-        config.width = hw[1];
+        config.height = checked_int(hw[0], "size (height)", 1, max_size);
+        config.width = checked_int(hw[1], "size (width)", 1, max_size);
+    } else {
+        config.height = config.width = checked_int(size, "size", 1, max_size);
     }
     if (py::isinstance<py::str>(extent)) {
         if (extent.cast<std::string>() != "auto") {
@@ -88,10 +95,16 @@ render_config parse_config(const std::string& mode,
         }
         config.rms_scale = true;
     } else {
-        config.extent = extent.cast<double>();
+        try {
+            config.extent = extent.cast<double>();
+        } catch (const py::cast_error&) {
+            throw py::value_error("extent must be a positive number or 'auto', got " +
+                                  py::repr(extent).cast<std::string>());
+        }
     }
     config.rates = rates;
-    config.windows = windows;
+    config.windows =
+        rfml_bindings::checked_ints(windows, "windows", 0, render_config::max_window);
     if (normalise.is_none()) {
         config.normalise = config.mode == render_config::render_mode::decay;
     } else {
@@ -193,20 +206,17 @@ py::object render_constellations(const py::object& iq,
                                  const py::object& size,
                                  const py::object& extent,
                                  const std::vector<double>& rates,
-                                 const std::vector<int>& windows,
+                                 const py::object& windows,
                                  const py::object& normalise,
                                  const py::object& dtype,
                                  const std::string& method,
-                                 int threads,
+                                 const py::object& threads_arg,
                                  bool return_invalid,
                                  const py::object& out)
 {
     const render_config config =
         parse_config(mode, size, extent, rates, windows, normalise, method);
-    if (threads < 0) {
-        throw py::value_error("threads must be >= 0 (0 = all cores), got " +
-                              std::to_string(threads));
-    }
+    const int threads = rfml_bindings::checked_int(threads_arg, "threads", 0, 1 << 20);
     std::unique_ptr<gr::rfml::constellation_renderer> renderer;
     try {
         renderer = std::make_unique<gr::rfml::constellation_renderer>(config);

@@ -16,6 +16,10 @@ DEFAULT_SAMPLE_RATE = 1e6  # Hz; sets the time axis of plots and SigMF metadata 
 
 # Stream tag put on the first sample of each classified vector.
 LABEL_TAG_KEY = "rfml_label"
+# Stream tags of the truth: the class name (mod_source, a symbol, on its first sample) and
+# the target SNR in dB (awgn_snr, a double, on its first sample and wherever it changes).
+CLASS_TAG_KEY = "rfml_class"
+SNR_TAG_KEY = "rfml_snr_db"
 
 # Put in a batch queue (vector_to_tensor -> ml.stream.QueueDataset) after the last batch.
 END_OF_STREAM = None
