@@ -13,8 +13,8 @@ import gnuradio.rfml
 import numpy as np
 import pytest
 from gnuradio import blocks, gr
-from gnuradio.rfml import classification_demo
 from gnuradio.rfml.apps.__main__ import main as rfml_main
+from gnuradio.rfml.flowgraphs import classification_demo
 from gnuradio.rfml.ml import checkpoint
 from gnuradio.rfml.ml.contract import CLASSES
 

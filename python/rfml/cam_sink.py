@@ -60,7 +60,7 @@ class cam_sink(gr.sync_block):
         )
         from PyQt5 import QtWidgets
 
-        from . import cam_view
+        from .gui import cam_view
         from .ml import inference
 
         self._view = cam_view

@@ -160,7 +160,7 @@ def classification_demo(args):
     """The classification demo: run, print the tables, write the PNGs (and JSON)."""
     from gnuradio import gr
 
-    from .. import classification_demo as demo
+    from ..flowgraphs import classification_demo as demo
     from ..ml.contract import CLASSES
 
     # The table is the console output: GNU Radio's info lines (buffer sizes) stay out of it.

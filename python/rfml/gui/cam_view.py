@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from .ml.contract import INVALID_LABEL
+from ..ml.contract import INVALID_LABEL
 
 BACKGROUND = QtGui.QColor(255, 255, 255)
 TEXT = QtGui.QColor(20, 20, 20)

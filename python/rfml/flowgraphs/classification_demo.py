@@ -23,7 +23,7 @@ import numpy as np
 import pmt
 from gnuradio import blocks, gr
 
-from .ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH
+from ..ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH
 
 # The sim loopback's impairments in the demo: a small carrier offset, phase noise, IQ
 # imbalance and DC offset, no timing drift (which would move vectors off the class cycle).
@@ -126,11 +126,11 @@ class demo_flowgraph(gr.top_block):
     def __init__(self, snr_db, *, per_class, vector_length=DEFAULT_VECTOR_LENGTH,
                  classes=CLASSES, model_path="", cam_model_path="", batch_size=64,
                  device="auto", seed=0, cam_png="", headless=True):  # fmt: skip
-        from .awgn_snr import awgn_snr
-        from .cam_sink import cam_sink
-        from .loopback import loopback
-        from .mod_source import mod_source
-        from .tsddae_classifier import tsddae_classifier
+        from ..awgn_snr import awgn_snr
+        from ..cam_sink import cam_sink
+        from ..loopback import loopback
+        from ..mod_source import mod_source
+        from ..tsddae_classifier import tsddae_classifier
 
         gr.top_block.__init__(self, "rfml classification demo")
         self.n_vectors = per_class * len(classes)
@@ -251,7 +251,7 @@ def summary(results, out_dir):
     Returns a JSON-ready dict: accuracy, per_snr, per_class_snr, classes, confusion (all
     SNRs), confusion_at ({snr: counts}), files.
     """
-    from .ml import metrics, plots
+    from ..ml import metrics, plots
 
     out_dir = Path(out_dir)
     truth = np.concatenate([r.truth for r in results])
