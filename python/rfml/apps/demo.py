@@ -74,13 +74,9 @@ def class_spectrum(iq):
         (freq, psd_db): normalised frequency ``(L,)`` in cycles/sample (-0.5 .. 0.5) and the
         Hann-windowed periodogram averaged over the n vectors, in dB, ``(L,)``.
     """
-    import numpy as np
+    from ..ml.plots import mean_psd_db
 
-    x = iq[:, 0] + 1j * iq[:, 1]
-    w = np.hanning(x.shape[-1])
-    spec = np.mean(np.abs(np.fft.fft(x * w, axis=-1)) ** 2, axis=0) / np.sum(w**2)
-    freq = np.fft.fftshift(np.fft.fftfreq(x.shape[-1]))
-    return freq, 10 * np.log10(np.fft.fftshift(spec) + 1e-12)
+    return mean_psd_db(iq[:, 0] + 1j * iq[:, 1])
 
 
 def plot_dataset(ds, path):

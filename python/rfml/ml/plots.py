@@ -20,6 +20,23 @@ def _pyplot():
     return plt
 
 
+def mean_psd_db(iq):
+    """Mean power spectral density of complex vectors.
+
+    Args:
+        iq (numpy.ndarray): complex ``(n, L)``.
+
+    Returns:
+        (freq, psd_db): normalised frequency ``(L,)`` in cycles/sample (-0.5 .. 0.5) and the
+        Hann-windowed periodogram averaged over the n vectors, in dB, ``(L,)``.
+    """
+    x = np.asarray(iq)
+    w = np.hanning(x.shape[-1])
+    spec = np.mean(np.abs(np.fft.fft(x * w, axis=-1)) ** 2, axis=0) / np.sum(w**2)
+    freq = np.fft.fftshift(np.fft.fftfreq(x.shape[-1]))
+    return freq, 10 * np.log10(np.fft.fftshift(spec) + 1e-12)
+
+
 def accuracy_vs_snr(curves, path, title="Accuracy against SNR"):
     """Plot accuracy per SNR for one or more models.
 
