@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The example flowgraphs compile with grcc and run headless."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -62,3 +63,94 @@ def test_dataset_generation_flowgraph(tmp_path):
     # the loopback output is the unit-power DQPSK signal
     signal_power = np.mean(np.abs(y - w) ** 2)
     assert 0.9 < signal_power < 1.1
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.grc")))
+def test_example_compiles(name, tmp_path):
+    compile_example(name, tmp_path)
+
+
+def test_bladerf_loopback_capture_with_sim_radio_writes_sigmf(tmp_path):
+    from gnuradio.rfml.ml.contract import CLASSES
+    from gnuradio.rfml.ml.datasets import read_dataset
+
+    script = compile_example("bladerf_loopback_capture.grc", tmp_path)
+    out = tmp_path / "recording"
+    r = subprocess.run(
+        [sys.executable, str(script), "--radio", "sim", "--modulation", "DQPSK",
+         "--snr-db", "10", "--vectors", "32", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert f"SigMF recording: {out}.sigmf-meta" in r.stdout
+    ds = read_dataset(out)
+    assert len(ds) == 32 and ds.vector_length == 1024
+    assert set(ds.label) == {CLASSES.index("DQPSK")} and set(ds.snr_db) == {10.0}
+    # unit signal power through the loopback plus noise at 10 dB: 1.1 per vector
+    power = np.mean(ds.iq.astype(np.float64) ** 2, axis=(1, 2)) * 2
+    assert np.all(np.abs(power - 1.1) < 0.1), power
+
+
+def test_bladerf_loopback_capture_without_a_bladerf_says_what_to_do(tmp_path):
+    script = compile_example("bladerf_loopback_capture.grc", tmp_path)
+    r = subprocess.run(
+        [sys.executable, str(script), "--radio", "bladerf", "--out", str(tmp_path / "rec")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    if r.returncode == 0:
+        pytest.skip("a BladeRF is attached: the capture ran on it")
+    assert "driver=bladerf" in r.stderr and "radio='sim'" in r.stderr, r.stderr
+    assert not (tmp_path / "rec.sigmf-meta").exists()
+
+
+RUN_REALTIME = """
+import importlib.util, json, sys, time
+from PyQt5 import Qt
+spec = importlib.util.spec_from_file_location("example", sys.argv[1])
+example = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(example)
+app = Qt.QApplication(["example"])
+tb = example.realtime_classification()
+tb.start()
+tb.set_modulation(int(sys.argv[2]))
+tb.resize(1400, 1000)
+tb.show()
+start = time.time()
+while time.time() - start < 4:
+    app.processEvents()
+    time.sleep(0.02)
+n0, t0 = tb.rfml_tsddae_classifier_0.classified_count(), time.time()
+while time.time() - t0 < 4:
+    app.processEvents()
+    time.sleep(0.02)
+rate = (tb.rfml_tsddae_classifier_0.classified_count() - n0) / (time.time() - t0)
+tb.stop()
+tb.wait()
+app.processEvents()
+image = tb.grab().toImage()
+image.save(sys.argv[3])
+colours = len({image.pixel(x, y) for x in range(0, image.width(), 4)
+               for y in range(0, image.height(), 4)})
+print(json.dumps({"rate": rate, "note": tb.rfml_cam_sink_0.last_frame().note,
+                  "colours": colours, "size": [image.width(), image.height()]}))
+"""
+
+
+def test_realtime_classification_example_runs(tmp_path):
+    """The GRC realtime example at 1 MS/s, offscreen: spectrum, constellation, CAM widget."""
+    from gnuradio.rfml.ml.contract import CLASSES
+
+    script = compile_example("realtime_classification.grc", tmp_path)
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime)}
+    png = tmp_path / "realtime_classification.png"
+    r = subprocess.run(
+        [sys.executable, "-c", RUN_REALTIME, str(script), str(CLASSES.index("DBPSK")), str(png)],
+        capture_output=True, text=True, env=env, timeout=180, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["note"] == "classifier: DBPSK"  # the chosen class, at the default 10 dB
+    assert got["rate"] >= 0.9 * 1e6 / 1024, got  # the throttle's 1 MS/s, classified
+    assert got["colours"] > 100, got  # spectrum, constellation and CAM drawn
