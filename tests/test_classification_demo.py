@@ -5,6 +5,7 @@ shipped classifier and CAM model."""
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -69,8 +70,12 @@ def test_demo_classifies_every_vector(tmp_path, capsys, shipped_weights):
     # the shipped classifier on the demo's own sim-loopback signals at 10 dB
     assert report["accuracy"] >= 0.95, printed
     assert set(report["per_class_snr"]["10"]) == set(CLASSES)
-    for name in ("confusion.png", "accuracy_vs_snr.png", *(f"cam_+10dB_{c}.png" for c in CLASSES)):
+    for name in ("confusion.png", "accuracy_vs_snr.png", "cam_grid.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert not list(out.glob("cam_+*.png"))  # the single displays are in the grid
+    width, height = struct.unpack(">II", (out / "cam_grid.png").read_bytes()[16:24])
+    assert (width, height) == (80 + 480, 38 + 6 * 300)  # names + 6 classes x 1 SNR of 480x300
+    assert report["files"]["cam_grid"] == str(out / "cam_grid.png")
     assert "accuracy per class and SNR" in printed
 
 

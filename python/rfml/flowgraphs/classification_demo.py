@@ -267,13 +267,28 @@ def summary(results, out_dir):
     plots.confusion_matrix(metrics.confusion(pred, truth, n), CLASSES, confusion_png,
                            title=f"Demo: all SNRs ({len(truth)} vectors)")  # fmt: skip
     accuracy_png = out_dir / "accuracy_vs_snr.png"
-    curves = {"TS-DDAE": report["per_snr"]}
+    curves = {"all classes": report["per_snr"]}
     curves.update({c: {metrics.snr_key(r.snr_db): r.accuracy(i) for r in results}
                    for i, c in enumerate(CLASSES)})  # fmt: skip
-    plots.accuracy_vs_snr(curves, accuracy_png, title="Demo: accuracy against SNR")
+    plots.accuracy_vs_snr(curves, accuracy_png, title="Demo: TS-DDAE accuracy against SNR",
+                          overall="all classes")  # fmt: skip
     report["files"] = {
         "confusion": str(confusion_png),
         "accuracy_vs_snr": str(accuracy_png),
-        "cam": sorted(str(f) for r in results for f in r.cam_files.values()),
+        "cam_grid": str(write_cam_grid(results, out_dir / "cam_grid.png")),
     }
     return report
+
+
+def write_cam_grid(results, path):
+    """The CAM displays of every class (rows) at every SNR (columns) as one PNG; the single
+    displays it is made of are removed. Returns ``path``."""
+    from ..gui import cam_view
+
+    files = [[r.cam_files.get(c) for r in results] for c in CLASSES]
+    cam_view.save_grid(files, CLASSES, [f"{r.snr_db:+g} dB" for r in results], path)
+    for r in results:
+        for f in r.cam_files.values():
+            Path(f).unlink(missing_ok=True)
+        r.cam_files.clear()
+    return Path(path)
