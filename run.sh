@@ -83,8 +83,11 @@ build_module() {
             >"$BUILD/configure.log" 2>&1 || { cat "$BUILD/configure.log" >&2; rm -f "$BUILD/CMakeCache.txt"; exit 1; }
     fi
     cmake --build "$BUILD" -j"$(nproc)" -- --no-print-directory >/dev/null
-    cmake --install "$BUILD" >/dev/null
     local pydir
+    pydir="$(find "$PREFIX/lib" -maxdepth 3 -type d \( -name site-packages -o -name dist-packages \) 2>/dev/null | head -n1)"
+    # A file moved or removed in the source must not linger in the installed package.
+    [ -n "$pydir" ] && rm -rf "$pydir/gnuradio/rfml"
+    cmake --install "$BUILD" >/dev/null
     pydir="$(find "$PREFIX/lib" -maxdepth 3 -type d \( -name site-packages -o -name dist-packages \) | head -n1)"
     export PYTHONPATH="$pydir${PYTHONPATH:+:$PYTHONPATH}"
     export GRC_BLOCKS_PATH="$PREFIX/share/gnuradio/grc/blocks"

@@ -10,7 +10,7 @@ from gnuradio.rfml.ml import checkpoint
 
 
 def test_bench_classify_quick(tmp_path, capsys):
-    shipped = checkpoint.WEIGHTS_DIR / checkpoint.SHIPPED["tsddae"]
+    shipped = checkpoint.shipped("tsddae")
     if not shipped.is_file():
         pytest.fail(f"shipped weights not installed: {shipped}; they come from "
                     "python/rfml/weights/ with ./run.sh setup", pytrace=False)  # fmt: skip

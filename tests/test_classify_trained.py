@@ -38,7 +38,7 @@ def make_vectors(per_class, seed):
 @pytest.fixture(scope="module")
 def trained():
     """Path of the shipped CAM model and test data of a seed of their own."""
-    path = checkpoint.WEIGHTS_DIR / checkpoint.SHIPPED["cam"]
+    path = checkpoint.shipped("cam")
     if not path.is_file():
         pytest.fail(f"shipped weights not installed: {path}; they come from "
                     "python/rfml/weights/ with ./run.sh setup", pytrace=False)  # fmt: skip

@@ -7,8 +7,9 @@ import sys
 
 import numpy as np
 import pytest
-from gnuradio.rfml import dsp, generation
+from gnuradio.rfml import dsp
 from gnuradio.rfml.apps.__main__ import main as rfml_main
+from gnuradio.rfml.flowgraphs import generation
 from gnuradio.rfml.ml.contract import CLASSES
 from gnuradio.rfml.ml.datasets import read_dataset
 

@@ -5,8 +5,9 @@ import json
 
 import pytest
 import torch
-from gnuradio.rfml.ml import cam, checkpoint, tsnet
+from gnuradio.rfml.ml import checkpoint
 from gnuradio.rfml.ml.contract import CLASSES
+from gnuradio.rfml.ml.models import cam, tsddae
 
 
 def _save(tmp_path, model, name="m"):
@@ -16,7 +17,7 @@ def _save(tmp_path, model, name="m"):
 
 
 def test_round_trip_gives_the_same_outputs(tmp_path):
-    model = tsnet.build("tiny", vector_length=256).eval()
+    model = tsddae.build("tiny", vector_length=256).eval()
     path = _save(tmp_path, model)
     loaded, card = checkpoint.load(path, kind="tsddae")
     assert not loaded.training
@@ -37,8 +38,8 @@ def test_other_kind_is_refused(tmp_path):
 
 
 def test_weights_of_another_preset_name_the_file_and_keys(tmp_path):
-    path = _save(tmp_path, tsnet.build("tiny", vector_length=256))
-    small = tsnet.build("small", vector_length=256)
+    path = _save(tmp_path, tsddae.build("tiny", vector_length=256))
+    small = tsddae.build("small", vector_length=256)
     with pytest.raises(checkpoint.CheckpointError) as e:
         checkpoint.load_weights(small, path)
     msg = str(e.value)
@@ -49,11 +50,11 @@ def test_weights_of_another_preset_name_the_file_and_keys(tmp_path):
 def test_weights_of_another_model_name_unexpected_keys(tmp_path):
     path = _save(tmp_path, cam.build("tiny", vector_length=256))
     with pytest.raises(checkpoint.CheckpointError, match="unexpected keys: .*features"):
-        checkpoint.load_weights(tsnet.build("tiny", vector_length=256), path)
+        checkpoint.load_weights(tsddae.build("tiny", vector_length=256), path)
 
 
 def test_card_not_matching_weights_is_refused(tmp_path):
-    path = _save(tmp_path, tsnet.build("tiny", vector_length=256))
+    path = _save(tmp_path, tsddae.build("tiny", vector_length=256))
     card = json.loads(path.with_suffix(".json").read_text())
     card["config"]["depth"] = 2
     path.with_suffix(".json").write_text(json.dumps(card))
@@ -64,7 +65,7 @@ def test_card_not_matching_weights_is_refused(tmp_path):
 def test_missing_and_corrupt_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         checkpoint.load(tmp_path / "nothing.safetensors")
-    path = _save(tmp_path, tsnet.build("tiny", vector_length=256))
+    path = _save(tmp_path, tsddae.build("tiny", vector_length=256))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(checkpoint.CheckpointError, match="not a readable safetensors file"):
@@ -78,7 +79,7 @@ def test_missing_and_corrupt_files(tmp_path):
 
 
 def test_save_checks_classes_and_suffix(tmp_path):
-    model = tsnet.build("tiny", n_classes=3, vector_length=256)
+    model = tsddae.build("tiny", n_classes=3, vector_length=256)
     with pytest.raises(checkpoint.CheckpointError, match="one class name per output"):
         checkpoint.save(model, {"classes": list(CLASSES)}, tmp_path / "m.safetensors")
     with pytest.raises(checkpoint.CheckpointError, match="must end in .safetensors"):
@@ -86,5 +87,5 @@ def test_save_checks_classes_and_suffix(tmp_path):
 
 
 def test_shipped_names_the_kinds():
-    with pytest.raises(checkpoint.CheckpointError, match="choose one of tsddae, cam"):
+    with pytest.raises(checkpoint.CheckpointError, match="choose one of cam, tsddae"):
         checkpoint.shipped("denomae")

@@ -56,15 +56,15 @@ def test_pretrain_finetune_eval(files):
     d = files["dir"]
     pre = d / "pre.safetensors"
     common = ["--preset", "tiny", "--batch-size", "32", "--quiet"]
-    assert rfml(["train", "pretrain", "--data", str(files["train"]), "--out", str(pre),
+    assert rfml(["train", "tsddae", "pretrain", "--data", str(files["train"]), "--out", str(pre),
                  "--epochs", "1", *common]) == 0  # fmt: skip
     card = _card(pre)
     assert card["kind"] == "tsddae" and card["training"]["stage"] == "pretrain"
     assert card["training"]["result"]["steps"] == (360 - 18) // 32
-    assert card["command"].startswith("rfml train pretrain")
+    assert card["command"].startswith("rfml train tsddae pretrain")
 
     fine = d / "fine.safetensors"
-    assert rfml(["train", "finetune", "--data", str(files["train"]), "--init", str(pre),
+    assert rfml(["train", "tsddae", "finetune", "--data", str(files["train"]), "--init", str(pre),
                  "--out", str(fine), "--test", str(files["test"]), "--epochs", "5",
                  "--lr", "3e-3", *common]) == 0  # fmt: skip
     card = _card(fine)
@@ -76,7 +76,7 @@ def test_pretrain_finetune_eval(files):
     assert set(card["metrics"]["test"]["per_snr"]) == {"-10", "0", "10"}
 
     base = d / "base.safetensors"
-    assert rfml(["train", "baseline", "--data", str(files["train"]), "--out", str(base),
+    assert rfml(["train", "cnn_baseline", "fit", "--data", str(files["train"]), "--out", str(base),
                  "--epochs", "5", *common]) == 0  # fmt: skip
 
     out_json, plots = d / "eval.json", d / "plots"
@@ -102,16 +102,17 @@ def test_pretrain_finetune_eval(files):
 def test_cam_and_few_labels(files):
     d = files["dir"]
     cam_path = d / "cam.safetensors"
-    assert rfml(["train", "cam", "--data", str(files["train"]), "--out", str(cam_path),
+    assert rfml(["train", "cam", "fit", "--data", str(files["train"]), "--out", str(cam_path),
                  "--preset", "tiny", "--epochs", "6", "--batch-size", "32",
                  "--test", str(files["test"]), "--quiet"]) == 0  # fmt: skip
     model, card = checkpoint.load(cam_path, kind="cam")
     assert card["metrics"]["test"]["accuracy"] > 0.9 and hasattr(model, "cam")
 
     pre = d / "pre2.safetensors"
-    rfml(["train", "pretrain", "--data", str(files["train"]), "--out", str(pre), "--preset",
-          "tiny", "--epochs", "1", "--quiet"])  # fmt: skip
-    assert rfml(["train", "few-labels", "--data", str(files["train"]), "--init", str(pre),
+    rfml(["train", "tsddae", "pretrain", "--data", str(files["train"]), "--out", str(pre),
+          "--preset", "tiny", "--epochs", "1", "--quiet"])  # fmt: skip
+    assert rfml(["train", "tsddae", "few-labels", "--data", str(files["train"]),
+                 "--init", str(pre),
                  "--test", str(files["test"]), "--labels", "2,5", "--epochs", "3",
                  "--record-into", str(cam_path), "--quiet"]) == 0  # fmt: skip
     few = _card(cam_path)["metrics"]["few_labels"]["results"]
@@ -132,8 +133,8 @@ def test_radioml_files_train_and_eval(tmp_path):
     with open(pkl, "wb") as f:
         pickle.dump(data, f, protocol=2)
     model = tmp_path / "rml16.safetensors"
-    assert rfml(["train", "baseline", "--data", str(pkl), "--out", str(model), "--preset",
-                 "tiny", "--epochs", "2", "--quiet"]) == 0  # fmt: skip
+    assert rfml(["train", "cnn_baseline", "fit", "--data", str(pkl), "--out", str(model),
+                 "--preset", "tiny", "--epochs", "2", "--quiet"]) == 0  # fmt: skip
     card = _card(model)
     assert card["vector_length"] == 128 and card["classes"] == ["BPSK", "GFSK", "QPSK"]
     assert card["training"]["data"]["format"] == "radioml2016"
@@ -150,16 +151,17 @@ def test_radioml_files_train_and_eval(tmp_path):
     with pytest.raises(ValueError, match="classes the model does not know: OOK"):
         rfml(["eval", "--model", str(model), "--data", str(h5), "--plots", ""])
     model18 = tmp_path / "rml18.safetensors"
-    assert rfml(["train", "cam", "--data", str(h5), "--out", str(model18), "--preset", "tiny",
-                 "--epochs", "1", "--val-fraction", "0", "--quiet"]) == 0  # fmt: skip
+    assert rfml(["train", "cam", "fit", "--data", str(h5), "--out", str(model18),
+                 "--preset", "tiny", "--epochs", "1", "--val-fraction", "0",
+                 "--quiet"]) == 0  # fmt: skip
     assert _card(model18)["vector_length"] == 1024 and len(_card(model18)["classes"]) == 24
 
 
 def test_errors_name_what_to_do(files):
     with pytest.raises(ValueError, match="needs --out"):
-        rfml(["train", "cam", "--data", str(files["train"])])
+        rfml(["train", "cam", "fit", "--data", str(files["train"])])
     with pytest.raises(ValueError, match="needs --init"):
-        rfml(["train", "few-labels", "--data", str(files["train"])])
+        rfml(["train", "tsddae", "few-labels", "--data", str(files["train"])])
     with pytest.raises(FileNotFoundError, match="does not exist"):
         rfml(["eval", "--model", str(files["dir"] / "none.safetensors"),
               "--data", str(files["test"])])  # fmt: skip

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from gnuradio.rfml.ml import baseline, cam, train, tsddae, tsnet
+from gnuradio.rfml.ml import signal, train
+from gnuradio.rfml.ml.models import cam, cnn_baseline, tsddae
 
 L = 256
 
@@ -37,7 +38,7 @@ def _threads():
     torch.manual_seed(0)
 
 
-@pytest.mark.parametrize("module", [tsnet, cam, baseline])
+@pytest.mark.parametrize("module", [tsddae, cam, cnn_baseline])
 def test_shapes_and_scale_invariance(module):
     model = module.build("tiny", n_classes=5, vector_length=L).eval()
     x = torch.randn(3, 2, L)
@@ -50,26 +51,26 @@ def test_shapes_and_scale_invariance(module):
 
 
 def test_tsnet_presets_and_patch_check():
-    small = tsnet.build("small")
+    small = tsddae.build("small")
     assert small.config["vector_length"] == 1024 and small.config["n_classes"] == 6
     n_params = sum(p.numel() for p in small.parameters())
     assert 50_000 < n_params < 2_000_000  # a few MB of float32 weights
     with pytest.raises(ValueError, match="multiple of patch"):
-        tsnet.build("small", vector_length=1000)
-    with pytest.raises(ValueError, match="unknown TS-Net preset"):
-        tsnet.build("huge")
+        tsddae.build("small", vector_length=1000)
+    with pytest.raises(ValueError, match="unknown tsddae preset"):
+        tsddae.build("huge")
 
 
 def test_spectrum_is_unitary_and_inverts():
     x = torch.randn(4, 2, L)
-    s = tsnet.spectrum(x)
-    assert torch.allclose(tsnet.inverse_spectrum(s), x, atol=1e-5)
+    s = signal.spectrum(x)
+    assert torch.allclose(signal.inverse_spectrum(s), x, atol=1e-5)
     # Parseval: same energy in both domains
     assert torch.allclose(s.pow(2).sum((1, 2)), x.pow(2).sum((1, 2)), rtol=1e-4)
     # a tone at +1/8 cycles per sample lands at bin L/2 + L/8 of the centred spectrum
     t = torch.arange(L)
     tone = torch.stack([torch.cos(2 * math.pi * t / 8), torch.sin(2 * math.pi * t / 8)])[None]
-    power = tsnet.spectrum(tone).pow(2).sum(1)[0]
+    power = signal.spectrum(tone).pow(2).sum(1)[0]
     assert int(power.argmax()) == L // 2 + L // 8
 
 
@@ -90,12 +91,12 @@ def test_spectral_noise_is_white_gaussian_in_time():
     assert abs(float(eta.std()) - 1.0) < 0.02
     assert abs(float(eta.mean())) < 0.02
     assert abs(float((eta * eps).mean())) < 0.02
-    assert torch.allclose(tsnet.spectrum(eta), delta, atol=1e-4)
+    assert torch.allclose(signal.spectrum(eta), delta, atol=1e-4)
 
 
 def test_q_sample_matches_equation_5():
     sched = tsddae.Schedule()
-    x0 = tsnet.normalize_power(torch.randn(512, 2, L))
+    x0 = signal.normalize_power(torch.randn(512, 2, L))
     t = torch.full((512,), 1500, dtype=torch.long)
     xt = sched.q_sample(x0, t, torch.Generator().manual_seed(2))
     a = float(sched.alpha[1500])
@@ -106,42 +107,40 @@ def test_q_sample_matches_equation_5():
 
 
 def test_denoise_heads_shapes():
-    model = tsnet.build("tiny", vector_length=L)
+    model = tsddae.build("tiny", vector_length=L)
     eps_hat, delta_hat = model.forward_denoise(torch.randn(2, 2, L), torch.tensor([0, 2999]))
     assert eps_hat.shape == (2, 2, L) and delta_hat.shape == (2, 2, L)
 
 
 def test_pretraining_lowers_the_denoising_loss():
     iq, _ = tones(512)
-    model = tsnet.build("tiny", n_classes=3, vector_length=L)
+    model = tsddae.build("tiny", n_classes=3, vector_length=L)
     g = torch.Generator().manual_seed(3)
     x = torch.from_numpy(iq[:256])
     with torch.no_grad():
-        before = float(np.mean([tsddae.pretrain_loss(model, x, g).item() for _ in range(4)]))
-    out = train.pretrain(model, iq, epochs=4, batch_size=64, lr=3e-3, seed=0, progress=False)
+        before = float(
+            np.mean([tsddae.pretrain_loss(model, {"iq": x}, g).item() for _ in range(4)])
+        )
+    stage = tsddae.STAGES["pretrain"]
+    out = train.train(model, stage, {"iq": iq}, epochs=4, batch_size=64, lr=3e-3, seed=0,
+                      device="cpu", progress=False)  # fmt: skip
     with torch.no_grad():
         model.train()
-        after = float(np.mean([tsddae.pretrain_loss(model, x, g).item() for _ in range(4)]))
+        after = float(np.mean([tsddae.pretrain_loss(model, {"iq": x}, g).item() for _ in range(4)]))
     assert out["steps"] == 32
     assert after < 0.9 * before, (before, after)
 
 
-@pytest.mark.parametrize("module", [tsnet, cam, baseline])
+@pytest.mark.parametrize("module", [tsddae, cam, cnn_baseline])
 def test_learns_a_small_task(module):
     iq, label = tones(384, seed=4)
     test_iq, test_label = tones(192, seed=5)
     model = module.build("tiny", n_classes=3, vector_length=L)
-    train.fit(
-        model,
-        iq,
-        label,
-        val=(test_iq[:64], test_label[:64]),
-        epochs=6,
-        batch_size=32,
-        lr=3e-3,
-        seed=0,
-        progress=False,
-    )
+    stage = next(iter(s for s in module.STAGES.values() if "label" in s.needs))
+    out = train.train(model, stage, {"iq": iq, "label": label},
+                      val={"iq": test_iq[:64], "label": test_label[:64]}, epochs=6,
+                      batch_size=32, lr=3e-3, seed=0, device="cpu", progress=False)  # fmt: skip
+    assert 1 <= out["best_epoch"] <= 6 and out["val_accuracy"] > 0.5
     pred = train.predict_logits(model, test_iq).argmax(1)
     assert np.mean(pred == test_label) > 0.9
 
@@ -171,7 +170,8 @@ def test_cam_localises_the_evidence():
     x = noise + 3 * np.exp(2j * np.pi * 0.2 * sign * t) * (t >= L // 2)
     iq = np.stack([x.real, x.imag], 1).astype(np.float32)
     model = cam.build("tiny", n_classes=2, vector_length=L)
-    train.fit(model, iq, label.astype(np.int64), epochs=6, batch_size=32, lr=3e-3, progress=False)
+    train.train(model, cam.STAGES["fit"], {"iq": iq, "label": label.astype(np.int64)},
+                epochs=6, batch_size=32, lr=3e-3, device="cpu", progress=False)  # fmt: skip
     with torch.inference_mode():
         maps = model.cam(torch.from_numpy(iq[label == 1]))
     evidence = maps[:, 1] - maps[:, 0]  # for the tone class against the noise class
@@ -192,9 +192,9 @@ def test_few_label_indices_per_class_and_snr():
 
 def test_linear_probe_on_frozen_features():
     iq, label = tones(256, seed=7)
-    model = tsnet.build("tiny", n_classes=3, vector_length=L)
+    model = tsddae.build("tiny", n_classes=3, vector_length=L)
     before = [p.clone() for p in model.parameters()]
-    probe = train.linear_probe(model, iq, label, epochs=200)
+    probe = train.linear_probe(model, iq, label, 3, epochs=200)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     test_iq, test_label = tones(128, seed=8)
     pred = train.predict_logits(probe, test_iq).argmax(1)
@@ -208,7 +208,7 @@ def test_small_tsnet_forward_throughput():
     alone must give 2/3 of the target, i.e. 1333 vectors/s."""
     import time
 
-    model = tsnet.build("small").eval()
+    model = tsddae.build("small").eval()
     x = torch.randn(256, 2, 1024)
     best = float("inf")
     threads = torch.get_num_threads()
@@ -226,10 +226,10 @@ def test_small_tsnet_forward_throughput():
 
 
 def test_phase_step_feature_is_carrier_phase_invariant():
-    x = tsnet.normalize_power(torch.randn(2, 2, L))
+    x = signal.normalize_power(torch.randn(2, 2, L))
     z = torch.complex(x[:, 0], x[:, 1]) * torch.exp(torch.tensor(1.3j))
     rotated = torch.stack((z.real, z.imag), dim=1)
-    a, b = tsnet.time_features(x), tsnet.time_features(rotated)
+    a, b = tsddae.time_features(x), tsddae.time_features(rotated)
     assert torch.allclose(a[:, 2:], b[:, 2:], atol=1e-5)  # |x|^2 and x[n] x*[n-1]
     assert not torch.allclose(a[:, :2], b[:, :2], atol=1e-2)
 
@@ -240,7 +240,7 @@ def test_squared_spectrum_shows_the_bpsk_carrier():
     n = np.arange(L)
     z = np.repeat(rng.choice([-1.0, 1.0], L // 8), 8) * np.exp(2j * np.pi * n / 16)
     x = torch.from_numpy(np.stack([z.real, z.imag])[None].astype(np.float32))
-    f = tsnet.spectral_features(x)
+    f = tsddae.spectral_features(x)
     assert int(f[0, 3].argmax()) == L // 2 + 2 * L // 16
     assert float(f[0, 3].max() - f[0, 3].median()) > 5  # a clear line (log power)
     assert float(f[0, 2].max() - f[0, 2].median()) < float(f[0, 3].max() - f[0, 3].median())
@@ -250,6 +250,6 @@ def test_shift_frequency_moves_a_tone():
     t = np.arange(L)
     z = np.exp(2j * np.pi * t / 16)
     iq = np.stack([z.real, z.imag])[None].astype(np.float32)
-    shifted = train.shift_frequency(iq, 1 / 32)
-    power = tsnet.spectrum(torch.from_numpy(shifted)).pow(2).sum(1)[0]
+    shifted = signal.shift_frequency(iq, 1 / 32)
+    power = signal.spectrum(torch.from_numpy(shifted)).pow(2).sum(1)[0]
     assert int(power.argmax()) == L // 2 + L // 16 + L // 32

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from gnuradio.rfml.generation import GenerationConfig, generate
+from gnuradio.rfml.flowgraphs.generation import GenerationConfig, generate
 from gnuradio.rfml.ml import checkpoint
 from gnuradio.rfml.ml.datasets import read_dataset
 from gnuradio.rfml.ml.train import predict_logits, set_threads
@@ -53,7 +53,7 @@ def test_eval_without_model_uses_the_shipped_classifier(fresh_path, fresh_10db, 
     assert rfml(["eval", "--data", str(fresh_path), "--json", str(out), "--plots", ""]) == 0
     report = json.loads(out.read_text())
     assert {"accuracy", "per_snr", "classes", "confusion"} <= set(report)
-    assert report["model"] == checkpoint.SHIPPED["tsddae"]
+    assert report["model"] == checkpoint.shipped("tsddae").name == "tsddae_small.safetensors"
     model, _ = checkpoint.load(checkpoint.shipped("tsddae"))
     pred = predict_logits(model, fresh_10db.iq).argmax(1)
     assert report["accuracy"] == pytest.approx(float(np.mean(pred == fresh_10db.label)))

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""`rfml train shipped` end to end at toy scale (tiny preset, a fraction of the data and of
+"""`rfml train shipped` (= `rfml train reproduce tsddae_small cam_small`) end to end at toy
+scale (tiny preset, a fraction of the data and of
 the time budgets): every step runs, the cards carry every figure, the plots are PNGs, and a
 second run resumes from the work folder without training again."""
 
@@ -19,20 +20,21 @@ def test_shipped_pipeline_at_toy_scale(tmp_path, capsys):
     assert rfml(argv) == 0
     for kind in ("tsddae", "cam"):
         model, card = checkpoint.load(out / f"{kind}_small.safetensors", kind=kind)
-        assert card["command"].startswith("rfml train shipped")
+        assert card["command"].startswith("rfml train reproduce tsddae_small cam_small")
         assert "--preset tiny" in card["command"]
         assert set(card["metrics"]["nominal"]["per_snr"]) == {str(s) for s in range(-10, 21)}
-        assert card["data_sets"]["train_rand"]["randomize"] is True
+        assert card["recipe"]["name"] == f"{kind}_small"
+        assert card["recipe"]["data_sets"]["train_rand"]["randomize"] is True
         assert card["random_ranges"]["samples_per_symbol"] == [4.0, 16.0]
     card = json.loads((out / "tsddae_small.json").read_text())
     m = card["metrics"]
     for test in ("nominal", "sps4", "sps16", "randomized", "freq_offset_0.01", "freq_offset_0.025"):
-        assert 0 <= m[test]["accuracy"] <= 1 and 0 <= m[test]["baseline"]["accuracy"] <= 1
+        assert 0 <= m[test]["accuracy"] <= 1 and 0 <= m[test]["cnn_baseline"]["accuracy"] <= 1
     few = m["few_labels"]["results"]
     assert set(few) == {"25", "100"}
     assert {"pretrained", "scratch", "linear_probe"} <= set(few["25"])
-    assert set(card["training_seconds"]) >= {"pretrain", "finetune", "baseline", "tsddae_total"}
-    for name in ("tsddae_accuracy_vs_snr.png", "tsddae_confusion_-5dB.png"):
+    assert set(card["training_seconds"]) == {"tsddae_pre", "tsddae_small", "cnn_baseline_small"}
+    for name in ("tsddae_small_accuracy_vs_snr.png", "tsddae_small_confusion_-5dB.png"):
         assert (docs / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     capsys.readouterr()
     assert rfml(argv) == 0  # resumes: every model is kept

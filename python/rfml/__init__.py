@@ -3,25 +3,56 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """gr-rfml: RF machine learning blocks for GNU Radio.
 
-Blocks are used as ``from gnuradio import rfml; rfml.awgn_snr(...)``. The model code in
-``rfml.ml`` and the DSP functions in ``rfml.dsp`` import neither GNU Radio nor each
-other's heavy dependencies; blocks import torch only when they are constructed.
+Blocks are used as ``from gnuradio import rfml; rfml.awgn_snr(...)``. Everything loads on
+first use: a Python block from its own file (``python/rfml/<block>.py`` defines the class
+``<block>``; the files of this folder are the list of blocks), a C++ block or kernel from
+the pybind11 extension, and the sub-packages ``ml`` (models, training; no GNU Radio),
+``dsp`` (plain numpy DSP), ``flowgraphs``, ``gui`` and ``apps``. So ``import
+gnuradio.rfml.ml`` works in a Python without GNU Radio, and ``rfml.mod_source`` imports
+GNU Radio only when it is first used.
 """
+
+import importlib
+from pathlib import Path
 
 __version__ = "0.1.0"
 
-# C++ blocks and kernels (pybind11). The installed package always has them; only the
-# source folder, which pytest imports as a package named "rfml", has no build beside it.
-try:
-    from .rfml_python import *  # noqa: F401,F403
-except ModuleNotFoundError:
-    if __name__ == "gnuradio.rfml":
-        raise
+_HERE = Path(__file__).resolve().parent
+_BLOCKS = frozenset(p.stem for p in _HERE.glob("*.py") if not p.stem.startswith(("qa_", "_")))
+_PACKAGES = frozenset(p.name for p in _HERE.iterdir() if (p / "__init__.py").is_file())
 
-# Python blocks: one per file, file name = class name.
-from .mod_source import mod_source
-from .awgn_snr import awgn_snr
-from .loopback import loopback
-from .vector_to_tensor import vector_to_tensor
-from .tsddae_classifier import tsddae_classifier
-from .cam_sink import cam_sink
+
+def _extension():
+    """The pybind11 extension with the C++ blocks and kernels."""
+    return importlib.import_module(".rfml_python", __name__)
+
+
+def __getattr__(name):
+    if name in _BLOCKS:
+        value = getattr(importlib.import_module(f".{name}", __name__), name)
+    elif name in _PACKAGES:
+        value = importlib.import_module(f".{name}", __name__)
+    elif name.startswith("__"):
+        raise AttributeError(name)
+    else:
+        try:
+            extension = _extension()
+        except ModuleNotFoundError as e:
+            raise AttributeError(
+                f"gnuradio.rfml has no attribute {name!r}: the C++ extension is not built "
+                f"({e}); build and install the module (./run.sh setup)"
+            ) from None
+        if not hasattr(extension, name):
+            raise AttributeError(f"module 'gnuradio.rfml' has no attribute {name!r}")
+        value = getattr(extension, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    names = set(globals()) | _BLOCKS | _PACKAGES
+    try:
+        names |= {n for n in dir(_extension()) if not n.startswith("_")}
+    except ImportError:
+        pass
+    return sorted(names)

@@ -14,8 +14,9 @@ import numpy as np
 import pmt
 import torch
 from gnuradio import blocks, gr, gr_unittest, rfml
-from gnuradio.rfml.ml import checkpoint, tsnet
+from gnuradio.rfml.ml import checkpoint
 from gnuradio.rfml.ml.contract import CLASSES, INVALID_LABEL, LABEL_TAG_KEY
+from gnuradio.rfml.ml.models import tsddae
 
 L = 64
 
@@ -152,7 +153,7 @@ class qa_tsddae_classifier(gr_unittest.TestCase):
     def test_checkpoints_that_do_not_fit(self):
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "ts_tiny.safetensors"
-            checkpoint.save(tsnet.build("tiny", vector_length=L), {"classes": list(CLASSES)},
+            checkpoint.save(tsddae.build("tiny", vector_length=L), {"classes": list(CLASSES)},
                             path)  # fmt: skip
             with self.assertRaisesRegex(ValueError, r"ts_tiny.safetensors.*64 samples.*=128"):
                 rfml.tsddae_classifier(str(path), vector_length=2 * L, device="cpu")

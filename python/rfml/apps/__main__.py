@@ -14,7 +14,8 @@ import sys
 # subcommand -> one-line description
 SUBCOMMANDS = {
     "bench": "throughput benchmarks beside same-run baselines",
-    "train": "train the classifiers (TS-DDAE pre-training, fine-tuning, CAM, CNN baseline)",
+    "train": "train any model stage by stage; reproduce the shipped checkpoints",
+    "export": "export a checkpoint to ONNX, checked against torch with onnxruntime",
     "eval": "accuracy per SNR, confusion matrices and plots of a classifier on a data set",
     "generate": "generate a labelled HDF5 data set through the (simulated) loopback",
     "capture": "record a loopback run to a SigMF recording with class and SNR annotations",

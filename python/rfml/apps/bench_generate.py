@@ -70,7 +70,7 @@ def modulators_samples_per_s(n_per_class):
 
 
 def run(args):
-    from ..generation import GenerationConfig, generate
+    from ..flowgraphs.generation import GenerationConfig, generate
 
     cfg = GenerationConfig(
         per_class=args.per_class,

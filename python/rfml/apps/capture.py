@@ -104,7 +104,7 @@ def capture(cfg, out, n_vectors):
 
     from .. import __version__, dsp
     from ..awgn_snr import awgn_snr
-    from ..generation import draw_job_params
+    from ..flowgraphs.generation import draw_job_params
     from ..loopback import loopback
     from ..ml import sigmf
     from ..mod_source import mod_source
@@ -172,7 +172,7 @@ def capture(cfg, out, n_vectors):
 
 
 def main(args):
-    from ..generation import GenerationConfig
+    from ..flowgraphs.generation import GenerationConfig
 
     cfg = GenerationConfig(
         classes=tuple(c.strip() for c in args.classes.split(",") if c.strip()),

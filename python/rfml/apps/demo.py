@@ -120,7 +120,7 @@ def plot_dataset(ds, path):
 
 def dataset_demo(args):
     """The data set demo: generate, summarise, draw."""
-    from ..generation import GenerationConfig, generate
+    from ..flowgraphs.generation import GenerationConfig, generate
     from ..ml.datasets import read_dataset
 
     out = Path(args.out_dir)

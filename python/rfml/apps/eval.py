@@ -76,8 +76,10 @@ def _table(reports):
 
 def main(args):
     from ..ml import checkpoint, plots
-    from ..ml.train import set_threads, shift_frequency
-    from .train import data_description, evaluate, load_data
+    from ..ml.evaluation import evaluate
+    from ..ml.loading import data_description, load_data
+    from ..ml.signal import shift_frequency
+    from ..ml.train import set_threads
 
     set_threads(args.threads)
     ds = load_data(args.data, args.max_vectors)

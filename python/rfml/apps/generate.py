@@ -16,7 +16,7 @@ from ..ml.contract import CLASSES
 
 def _defaults():
     """The one source of defaults: generation.GenerationConfig's fields."""
-    from ..generation import GenerationConfig
+    from ..flowgraphs.generation import GenerationConfig
 
     return GenerationConfig.__dataclass_fields__
 
@@ -123,7 +123,7 @@ def get_args_parser():
 
 
 def config_from_args(args):
-    from ..generation import GenerationConfig
+    from ..flowgraphs.generation import GenerationConfig
 
     return GenerationConfig(
         classes=tuple(c.strip() for c in args.classes.split(",") if c.strip()),
@@ -147,7 +147,7 @@ def config_from_args(args):
 def main(args):
     from tqdm import tqdm
 
-    from ..generation import generate
+    from ..flowgraphs.generation import generate
     from ..ml.datasets import describe
 
     cfg = config_from_args(args)

@@ -1,58 +1,33 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""`rfml train STAGE`: train the classifiers on a data set file and write a checkpoint.
+"""`rfml train`: train any registered model, stage by stage, through the one training loop.
 
-Stages::
+    rfml train KIND STAGE --data F.h5 [F2.h5 ...] --out M.safetensors
+        [--preset tiny|small|paper] [--init M0.safetensors] [--device auto|cpu|cuda]
+        [--budget-min N] [--epochs N] [--test T.h5]
+    rfml train KIND few-labels --data POOL.h5 --init PRE.safetensors --test T.h5 [--labels 25,100]
+    rfml train list                      # kinds, their stages and the shipped recipes
+    rfml train reproduce [NAME ...]      # remake shipped checkpoints (apps/reproduce.py)
 
-    rfml train pretrain --data train.h5 --out out/tsddae_pre.safetensors
-    rfml train finetune --data train.h5 --init out/tsddae_pre.safetensors \\
-        --out out/tsddae_small.safetensors --test test.h5
-    rfml train cam      --data train.h5 --out out/cam_small.safetensors
-    rfml train baseline --data train.h5 --out out/baseline_small.safetensors
-    rfml train few-labels --data train.h5 --init out/tsddae_pre.safetensors --test test.h5 \\
-        --labels 25,100 --record-into out/tsddae_small.safetensors
-    rfml train shipped    # every shipped file, from data generation to plots (apps/shipped.py)
+Examples::
+
+    rfml train tsddae pretrain --data train.h5 --out out/tsddae_pre.safetensors
+    rfml train tsddae finetune --data train.h5 --init out/tsddae_pre.safetensors \\
+        --out out/tsddae.safetensors --test test.h5
+    rfml train cam fit --data train.h5 --out out/cam.safetensors
+    torchrun --nproc_per_node=2 -m gnuradio.rfml.apps train tsddae pretrain --data train.h5 ...
 
 ``--data`` is any file ``read_dataset`` reads (gr-rfml HDF5, RadioML 2016.10A / 2018.01A).
-``finetune`` without ``--init`` trains the same network from scratch. ``few-labels`` runs
-the paper's comparison with N labelled vectors per class and SNR: pre-trained and
-fine-tuned, from scratch, and a linear probe on the frozen pre-trained encoder.
+A part of it (``--val-fraction``) is held out to pick the best epoch; ``--test`` is only
+scored after training, never used to choose. An interrupted run resumes from the file
+``<out>.resume.safetensors`` when rerun with the same options (``--fresh`` starts over).
 A checkpoint is a ``.safetensors`` file and the ``.json`` card beside it.
 """
 
 import argparse
-import json
 import shlex
-import time
 from pathlib import Path
 
-from . import shipped
-
-STAGES = ("pretrain", "finetune", "cam", "baseline", "few-labels", "shipped")
-KIND_OF_STAGE = {"pretrain": "tsddae", "finetune": "tsddae", "cam": "cam", "baseline": "baseline"}
-
-ARCHITECTURE = {
-    "tsddae": (
-        "TS-Net: a token stands for `patch` consecutive samples or spectral bins. Time "
-        "tokens: two convolution layers over the I/Q samples (kernel 7 stride 2, kernel 5, "
-        "batch norm, ReLU, max-pool 2 each), then a strided convolution over each patch; "
-        "they feed a temporal self-attention encoder. Spectral tokens: a strided convolution "
-        "over each `patch` bins of the centred unitary spectrum (Re, Im, log power) and the "
-        "log power spectrum of x^2; they feed a spectral encoder (depthwise convolution, "
-        "squeeze-excitation channel attention). The branches alternate and exchange gated "
-        "pooled context every layer; the classifier sees the diffusion step t = 4 and the "
-        "mean-pooled tokens of both branches (2C -> head_hidden -> PReLU -> classes)."
-    ),
-    "cam": (
-        "GAP CNN: convolution / batch norm / ReLU layers (max-pool 2 after the first "
-        "`pools`), global average pooling, one linear layer; cam(x) = sum_k w_ck f_k(x) "
-        "linearly upsampled to the input length."
-    ),
-    "baseline": (
-        "plain 1-D CNN: five convolution / batch norm / ReLU / max-pool 2 layers, "
-        "flatten, one dense layer."
-    ),
-}
-
+ACTIONS = ("list", "reproduce", "shipped")
 PREPROCESSING = (
     "raw float32 IQ (B, 2, L) in; the model scales each vector so that I and Q have unit "
     "mean square; training augmentation: a random carrier phase rotation per vector"
@@ -61,87 +36,46 @@ PREPROCESSING = (
 
 def get_args_parser():
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("stage", choices=STAGES, help="what to train")
-    p.add_argument(
-        "--data",
-        nargs="+",
-        help="training data set file(s); several are concatenated (not for shipped)",
-    )
+    p.add_argument("kind", help="model kind (see `rfml train list`), or list / reproduce")
+    p.add_argument("stage", nargs="*", help="the stage to train, few-labels, or recipe names")
+    p.add_argument("--data", nargs="+", help="training data set file(s), concatenated")
     p.add_argument("--out", help="checkpoint to write (.safetensors; the .json card beside it)")
-    p.add_argument("--init", help="pre-trained TS-DDAE checkpoint (finetune, few-labels)")
-    p.add_argument("--test", help="test data set: evaluated after training, recorded in the card")
+    p.add_argument("--init", help="checkpoint of the same kind to start from")
+    p.add_argument("--test", help="test data set: scored after training, recorded in the card")
     p.add_argument("--preset", default="small", help="model size: tiny, small or paper")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (%(default)s)")
     p.add_argument("--epochs", type=int, default=None, help="passes over the data")
-    p.add_argument("--batch-size", type=int, default=128, help="vectors per step (%(default)s)")
+    p.add_argument("--batch-size", type=int, default=None, help="vectors per step")
     p.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate")
     p.add_argument("--weight-decay", type=float, default=0.01, help="AdamW (%(default)s)")
-    p.add_argument(
-        "--budget-min", type=float, default=None, help="stop training after this many minutes"
-    )
-    p.add_argument(
-        "--val-fraction",
-        type=float,
-        default=0.05,
-        help="share of --data held out to pick the best epoch (%(default)s)",
-    )
-    p.add_argument(
-        "--max-vectors", type=int, default=None, help="use only the first N vectors of --data"
-    )
-    p.add_argument(
-        "--labels",
-        default="25,100",
-        help="few-labels: labelled vectors per class and SNR (%(default)s)",
-    )
+    p.add_argument("--budget-min", type=float, default=None, help="stop after N minutes")
+    p.add_argument("--val-fraction", type=float, default=0.05,
+                   help="share held out to pick the best epoch (%(default)s)")  # fmt: skip
+    p.add_argument("--max-vectors", type=int, default=None, help="first N vectors of each file")
+    p.add_argument("--labels", default="25,100", help="few-labels: per class and SNR")
     p.add_argument("--record-into", help="few-labels: checkpoint whose card gets the results")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, order and noise")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (%(default)s)")
+    p.add_argument("--no-amp", action="store_true", help="no mixed precision on a GPU")
+    p.add_argument("--fresh", action="store_true", help="ignore saved progress, start over")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    shipped.add_arguments(p)
+    p.add_argument("--markdown", action="store_true", help="list: the table of docs/models.md")
+    from . import reproduce
+
+    reproduce.add_arguments(p)
     return p
 
 
-DEFAULT_EPOCHS = {"pretrain": 3, "finetune": 6, "cam": 6, "baseline": 6, "few-labels": 30}
-DEFAULT_LR = {"pretrain": 1e-3, "finetune": 1e-3, "cam": 2e-3, "baseline": 2e-3,
-              "few-labels": 1e-3}  # fmt: skip
-
-
-def jsonable(value):
-    """numpy scalars/arrays and tuples -> plain JSON types (recursively)."""
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return value
-
-
-def data_description(paths, ds):
-    """What a card says about a data set: file name(s), size, SNR range, attributes."""
-    import numpy as np
-
-    paths = [paths] if isinstance(paths, str | Path) else list(paths)
-    return {
-        "file": ", ".join(Path(p).name for p in paths),
-        "format": ds.format,
-        "vectors": int(len(ds)),
-        "vector_length": int(ds.vector_length),
-        "snr_db": [float(np.min(ds.snr_db)), float(np.max(ds.snr_db))] if len(ds) else None,
-        "attrs": jsonable(ds.attrs),
-    }
-
-
-def command_line(args, subcommand="train", positional=("stage",)):
+def command_line(args, words):
     """The rfml command equivalent to ``args`` (every option spelled out), for the card."""
-    words = ["rfml", subcommand] + [str(getattr(args, k)) for k in positional]
+    from .reproduce import OPTIONS
+
+    skip = {"kind", "stage", "quiet", "fresh", *OPTIONS}
+    if "few-labels" not in words:
+        skip |= {"labels", "record_into"}
+    words = list(words)
     for key, value in vars(args).items():
-        if key in positional or value is None or value is False or key == "quiet":
+        if key in skip or value is None or value is False:
             continue
         flag = "--" + key.replace("_", "-")
         if value is True:
@@ -153,248 +87,218 @@ def command_line(args, subcommand="train", positional=("stage",)):
     return shlex.join(words)
 
 
-def load_data(paths, max_vectors=None):
-    """Read one data set file, or several (concatenated; they must name the same classes)."""
-    from ..ml.datasets import read_dataset
-
-    paths = [paths] if isinstance(paths, str | Path) else list(paths)
-    sel = slice(0, max_vectors) if max_vectors else None
-    parts = [read_dataset(p, select=sel, clean=False) for p in paths]
-    for p, ds in zip(paths, parts, strict=True):
-        if len(ds) == 0:
-            raise ValueError(f"{p} holds no vectors: generate a data set with `rfml generate`")
-        if tuple(ds.classes) != tuple(parts[0].classes):
-            raise ValueError(
-                f"{p} names classes {list(ds.classes)} but {paths[0]} names "
-                f"{list(parts[0].classes)}: combine files of the same classes"
-            )
-        if ds.vector_length != parts[0].vector_length:
-            raise ValueError(
-                f"{p} has vectors of {ds.vector_length} samples, {paths[0]} of "
-                f"{parts[0].vector_length}: combine files of one vector length"
-            )
-    if len(parts) == 1:
-        return parts[0]
-    import numpy as np
-
-    first = parts[0]
-    first.iq = np.concatenate([d.iq for d in parts])
-    first.label = np.concatenate([d.label for d in parts])
-    first.snr_db = np.concatenate([d.snr_db for d in parts])
-    first.params = {}
-    first.attrs = {
-        "files": [
-            {"file": Path(p).name, "vectors": len(d), "attrs": d.attrs}
-            for p, d in zip(paths, parts, strict=True)
-        ]
-    }
-    return first
-
-
-def split(ds, fraction, seed):
-    """(train, val) index arrays, the validation share drawn at random."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed + 7919)
-    order = rng.permutation(len(ds))
-    n_val = int(round(fraction * len(ds))) if fraction > 0 else 0
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def evaluate(model, ds, classes):
-    """Evaluation report of ``model`` (classes in logit order) on data set ``ds``."""
-    import numpy as np
-
-    from ..ml import metrics
-    from ..ml.train import predict_logits
-
-    label = map_labels(ds, classes)
-    pred = predict_logits(model, ds.iq).argmax(1)
-    return metrics.report(pred, label, ds.snr_db, classes), np.asarray(pred)
-
-
-def map_labels(ds, classes):
-    """Labels of ``ds`` as indices into the model's ``classes`` (matched by name)."""
-    import numpy as np
-
-    names = [str(c) for c in ds.classes]
-    lower = [str(c).lower() for c in classes]
-    unknown = [c for c in names if c.lower() not in lower]
-    if unknown:
+def check_args(args):
+    """One clear error for options that cannot work."""
+    for name in ("epochs", "batch_size", "max_vectors", "threads"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.budget_min is not None and not args.budget_min > 0:
         raise ValueError(
-            f"the data set has classes the model does not know: {', '.join(unknown)} "
-            f"(model classes: {', '.join(classes)}); evaluate with a model trained on them"
+            f"--budget-min must be a positive number of minutes, got {args.budget_min}"
         )
-    lut = np.array([lower.index(c.lower()) for c in names], dtype=np.int64)
-    return lut[np.asarray(ds.label)]
+    if not 0 <= args.val_fraction < 1:
+        raise ValueError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
 
 
-def _summary(report):
-    return {k: report[k] for k in ("accuracy", "per_snr", "n")}
-
-
-def _train_one(args, ds, stage):
-    """Train one model for ``stage``; returns (model, card)."""
-    import importlib
-
+def train_stage(args, kind, stage_name, *, signature_extra=None):
+    """Train ``kind``'s stage as ``args`` say; returns (model, card) (rank 0 writes)."""
     import torch
 
-    from ..ml import checkpoint, train
+    from ..ml import checkpoint, loading, models
+    from ..ml.train import distributed, train
 
-    classes = [str(c) for c in ds.classes]
-    kind = KIND_OF_STAGE[stage]
-    epochs = args.epochs or DEFAULT_EPOCHS[stage]
-    lr = args.lr or DEFAULT_LR[stage]
-    budget = args.budget_min * 60 if args.budget_min else None
-    tr, va = split(ds, args.val_fraction, args.seed)
-    card = {
-        "classes": classes,
-        "architecture": ARCHITECTURE[kind],
-        "preprocessing": PREPROCESSING,
-        "command": command_line(args),
-        "metrics": {},
-    }
+    module = models.get(kind)
+    if stage_name not in module.STAGES:
+        raise ValueError(
+            f"{kind} has no stage {stage_name!r}: choose one of {', '.join(module.STAGES)}"
+            " (or few-labels)"
+        )
+    stage = module.STAGES[stage_name]
+    if args.init and stage.init == "none":
+        raise ValueError(f"{kind} {stage_name} starts from fresh weights: drop --init")
+    if not args.init and stage.init == "required":
+        raise ValueError(f"{kind} {stage_name} needs --init (a checkpoint of an earlier stage)")
+    dist, _ = distributed(args.device)
+    train_data, val, info = loading.load_split(
+        args.data, needs=stage.needs, val_fraction=args.val_fraction, seed=args.seed,
+        dist=dist, max_vectors=args.max_vectors,
+    )  # fmt: skip
+    classes = info["classes"]
     torch.manual_seed(args.seed)
     init_card = None
     if args.init:
-        model, init_card = checkpoint.load(args.init, kind="tsddae")
-        if init_card["classes"] != classes or init_card["vector_length"] != ds.vector_length:
+        model, init_card = checkpoint.load(args.init, kind=kind)
+        if init_card["classes"] != classes or init_card["vector_length"] != info["vector_length"]:
             raise ValueError(
                 f"{args.init} was made for classes {init_card['classes']} and L = "
                 f"{init_card['vector_length']}, the data have {classes} and L = "
-                f"{ds.vector_length}: pre-train on data of the same classes and length"
+                f"{info['vector_length']}: start from a checkpoint of the same classes and length"
             )
-        model.train()
     else:
-        module = importlib.import_module(f"..ml.{checkpoint.KINDS[kind]}", __package__)
-        model = module.build(args.preset, n_classes=len(classes), vector_length=ds.vector_length)
+        model = module.build(args.preset, n_classes=len(classes),
+                             vector_length=info["vector_length"])  # fmt: skip
     settings = {
-        "epochs": epochs,
-        "batch_size": args.batch_size,
-        "lr": lr,
+        "epochs": args.epochs or stage.epochs,
+        "batch_size": args.batch_size or stage.batch_size,
+        "lr": args.lr or stage.lr,
         "weight_decay": args.weight_decay,
-        "budget_s": budget,
+        "budget_s": args.budget_min * 60 if args.budget_min else None,
         "seed": args.seed,
-        "progress": not args.quiet,
     }
-    t0 = time.perf_counter()
-    if stage == "pretrain":
-        out = train.pretrain(model, ds.iq[tr], **settings)
-    else:
-        val = (ds.iq[va], map_labels(ds.subset(va), classes)) if len(va) else None
-        out = train.fit(
-            model, ds.iq[tr], map_labels(ds.subset(tr), classes), val=val, desc=stage, **settings
-        )
+    signature = {"kind": kind, "stage": stage_name, "config": model.config, "init": args.init,
+                 "data": [str(d) for d in args.data], "settings": settings,
+                 "val_fraction": args.val_fraction, "max_vectors": args.max_vectors,
+                 "processes": dist.world, **(signature_extra or {})}  # fmt: skip
+    resume = None
+    if args.out:
+        from ..ml.train import clear_resume, resume_path
+
+        if args.fresh and dist.main:
+            clear_resume(args.out)
+        resume = resume_path(args.out)
+    result = train(model, stage, train_data, val=val, device=args.device, amp=not args.no_amp,
+                   progress=not args.quiet, desc=f"{kind} {stage_name}", resume=resume,
+                   signature=signature, **settings)  # fmt: skip
     training = {
-        "stage": stage if stage != "finetune" or args.init else "from-scratch",
-        "data": data_description(args.data, ds),
-        "train_vectors": int(len(tr)),
-        "val_vectors": int(len(va)),
-        "settings": {k: v for k, v in settings.items() if k != "progress"},
-        "result": out,
-        "seconds": round(time.perf_counter() - t0, 1),
+        "stage": stage_name if stage.init != "optional" or args.init else "from-scratch",
+        "data": info["description"],
+        "train_vectors": info["train_vectors"],
+        "val_vectors": info["val_vectors"],
+        "settings": settings,
+        "result": result,
+        "seconds": result["seconds"],
         "threads": args.threads,
-        "parameters": int(sum(p.numel() for p in model.parameters())),
+        "parameters": int(checkpoint.count_parameters(model)),
     }
     if init_card is not None:
         training["pretraining"] = init_card.get("training")
         training["pretraining_command"] = init_card.get("command")
-    card["training"] = training
-    card["seed"] = args.seed
-    return model, card
+    card = {
+        "classes": classes,
+        "architecture": module.ARCHITECTURE,
+        "preprocessing": PREPROCESSING,
+        "command": command_line(args, ["rfml", "train", kind, stage_name]),
+        "metrics": {},
+        "training": training,
+        "seed": args.seed,
+    }
+    return model.cpu(), card
 
 
-def _few_labels(args, ds):
-    """Pre-trained + fine-tuned vs from scratch vs linear probe with few labels."""
-    import torch
+def few_labels(args, kind):
+    """`rfml train KIND few-labels`: the few-label comparison, printed and (optionally)
+    recorded in a card."""
+    from ..ml import checkpoint, evaluation, loading, models
 
-    from ..ml import checkpoint, train
-
-    if not args.init or not args.test:
-        raise ValueError("few-labels needs --init (a pre-trained checkpoint) and --test")
-    test = load_data(args.test)
-    classes = [str(c) for c in ds.classes]
-    label = map_labels(ds, classes)
-    epochs = args.epochs or DEFAULT_EPOCHS["few-labels"]
-    lr = args.lr or DEFAULT_LR["few-labels"]
-    results = {}
-    for n in (int(v) for v in args.labels.split(",")):
-        idx = train.few_label_indices(label, ds.snr_db, n, seed=args.seed)
-        iq, lab = ds.iq[idx], label[idx]
-        row = {"labelled_vectors": int(len(idx))}
-        arms = ("pretrained", "scratch", "linear_probe")
-        for arm in arms:
-            pre, pre_card = checkpoint.load(args.init, kind="tsddae")
-            if arm == "scratch":
-                pre = checkpoint.build_model("tsddae", pre_card["config"])
-            torch.manual_seed(args.seed)
-            t0 = time.perf_counter()
-            if arm == "linear_probe":
-                model = train.linear_probe(pre, iq, lab, seed=args.seed)
-            else:
-                model = pre.train()
-                train.fit(
-                    model,
-                    iq,
-                    lab,
-                    epochs=epochs,
-                    batch_size=min(64, len(idx)),
-                    lr=lr,
-                    weight_decay=args.weight_decay,
-                    budget_s=args.budget_min * 60 if args.budget_min else None,
-                    seed=args.seed,
-                    progress=not args.quiet,
-                    desc=f"{arm} n={n}",
-                )
-            report, _ = evaluate(model, test, classes)
-            row[arm] = {**_summary(report), "seconds": round(time.perf_counter() - t0, 1)}
-            print(f"{n:4d} labels/class/SNR  {arm:13s} accuracy {100 * report['accuracy']:.2f}%")
-        results[str(n)] = row
+    missing = [f"--{k}" for k in ("data", "init", "test") if not getattr(args, k)]
+    if missing:
+        raise ValueError(f"few-labels needs {' and '.join(missing)}: --data a labelled pool, "
+                         "--init a pre-trained checkpoint, --test a test set")  # fmt: skip
+    module = models.get(kind)
+    stage = next((s for s in module.STAGES.values() if s.init == "optional"), None)
+    if stage is None:
+        raise ValueError(f"{kind} has no fine-tuning stage: few-labels needs one")
+    pool = loading.load_data(args.data, args.max_vectors)
+    test = loading.load_data(args.test)
+    _, card = checkpoint.load(args.init, kind=kind)
+    counts = [int(v) for v in str(args.labels).split(",")]
+    results = evaluation.few_labels(
+        lambda: checkpoint.load(args.init, kind=kind)[0].train(),
+        lambda: checkpoint.build_model(kind, card["config"]),
+        stage, pool, test, card["classes"], counts=counts, epochs=args.epochs or 30,
+        lr=args.lr or 1e-3, budget_s=args.budget_min * 60 if args.budget_min else None,
+        seed=args.seed, progress=not args.quiet, device=args.device,
+    )  # fmt: skip
     summary = {
         "init": Path(args.init).name,
-        "test": data_description(args.test, test),
-        "epochs": epochs,
-        "lr": lr,
+        "test": loading.data_description(args.test, test),
+        "epochs": args.epochs or 30,
+        "lr": args.lr or 1e-3,
         "seed": args.seed,
-        "command": command_line(args),
+        "command": command_line(args, ["rfml", "train", kind, "few-labels"]),
         "results": results,
     }
     if args.record_into:
-        card = checkpoint.read_card(args.record_into)
-        card.setdefault("metrics", {})["few_labels"] = summary
-        with open(checkpoint.card_path(args.record_into), "w") as f:
-            json.dump(card, f, indent=2)
-            f.write("\n")
+        target = checkpoint.read_card(args.record_into)
+        target.setdefault("metrics", {})["few_labels"] = summary
+        checkpoint.write_card(args.record_into, target)
     return summary
 
 
-def main(args):
-    from ..ml import checkpoint, train
+def models_table():
+    """Markdown table of every registered kind: role, presets, stages (docs/models.md)."""
+    from ..ml import models
 
-    train.set_threads(args.threads)
-    if args.stage == "shipped":
-        return shipped.run(args)
-    if not args.data:
-        raise ValueError(f"`rfml train {args.stage}` needs --data FILE.h5 [FILE.h5 ...]")
-    ds = load_data(args.data, args.max_vectors)
-    if args.stage == "few-labels":
-        _few_labels(args, ds)
+    rows = ["| kind | role | presets | stages |", "|---|---|---|---|"]
+    for kind in models.kinds():
+        module = models.get(kind)
+        stages = "; ".join(f"`{name}`: {stage.help}" for name, stage in module.STAGES.items())
+        rows.append(f"| `{kind}` | {module.ROLE} | {', '.join(module.PRESETS)} | {stages} |")
+    return "\n".join(rows) + "\n"
+
+
+def list_models(markdown=False):
+    """`rfml train list`: every kind with its role, presets and stages, and the recipes
+    (``--markdown``: the table of docs/models.md)."""
+    from ..ml import models
+
+    if markdown:
+        print(models_table(), end="")
+        return
+    for kind in models.kinds():
+        module = models.get(kind)
+        print(f"{kind} ({module.ROLE}; presets {', '.join(module.PRESETS)})")
+        for name, stage in module.STAGES.items():
+            print(f"    {name:10s} {stage.help}")
+    print("recipes (rfml train reproduce NAME): " + ", ".join(sorted(models.recipes())))
+
+
+def main(args):
+    from ..ml import checkpoint, evaluation, loading, models
+    from ..ml.train import clear_resume, distributed, set_threads
+
+    set_threads(args.threads)
+    if args.kind == "list":
+        list_models(args.markdown)
         return 0
+    if args.kind in ("reproduce", "shipped"):
+        from . import reproduce
+
+        return reproduce.run(args)
+    try:
+        kind = models.resolve(args.kind)
+    except KeyError:
+        raise ValueError(f"unknown model kind {args.kind!r}: choose one of "
+                         f"{', '.join(models.kinds() + list(ACTIONS))}") from None  # fmt: skip
+    if len(args.stage) != 1:
+        stages = ", ".join(list(models.get(kind).STAGES) + ["few-labels"])
+        raise ValueError(f"give one stage after {kind}: {stages}")
+    check_args(args)
+    stage = args.stage[0]
+    if stage == "few-labels":
+        few_labels(args, kind)
+        return 0
+    if not args.data:
+        raise ValueError(f"`rfml train {kind} {stage}` needs --data FILE.h5 [FILE.h5 ...]")
     if not args.out:
-        raise ValueError(f"`rfml train {args.stage}` needs --out FILE.safetensors")
-    if args.stage == "pretrain" and args.init:
-        raise ValueError("pretrain starts from fresh weights: drop --init")
-    if args.stage in ("cam", "baseline") and args.init:
-        raise ValueError(f"{args.stage} trains from scratch: drop --init")
-    model, card = _train_one(args, ds, args.stage)
-    if args.test and args.stage != "pretrain":
-        test = load_data(args.test)
-        report, _ = evaluate(model, test, card["classes"])
-        card["metrics"]["test"] = {**_summary(report), "data": data_description(args.test, test)}
+        raise ValueError(f"`rfml train {kind} {stage}` needs --out FILE.safetensors")
+    model, card = train_stage(args, kind, stage)
+    dist, _ = distributed(args.device)
+    if dist.world > 1:
+        import torch
+
+        torch.distributed.destroy_process_group()
+    if not dist.main:
+        return 0
+    if args.test and models.get(kind).STAGES[stage].select == "accuracy":
+        test = loading.load_data(args.test)
+        report, _ = evaluation.evaluate(model, test, card["classes"])
+        card["metrics"]["test"] = {**evaluation.summary(report),
+                                   "data": loading.data_description(args.test, test)}  # fmt: skip
         print(f"test accuracy {100 * report['accuracy']:.2f}% on {args.test}")
     checkpoint.save(model, card, args.out)
-    print(
-        f"wrote {args.out} and {checkpoint.card_path(args.out)} "
-        f"({card['training']['seconds']:.0f} s of training)"
-    )
+    clear_resume(args.out)
+    print(f"wrote {args.out} and {checkpoint.card_path(args.out)} "
+          f"({card['training']['seconds']:.0f} s of training)")  # fmt: skip
     return 0

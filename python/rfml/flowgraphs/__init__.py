@@ -1,3 +1,3 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Flowgraphs built in Python (not blocks): the classification demo, the realtime display's
-signal chain."""
+"""Non-block flowgraph code: data set generation, the classification demo, the realtime
+display's signal chain and the capture example's SigMF metadata."""

@@ -2,25 +2,31 @@
 """Checkpoints: safetensors weights plus a JSON card beside them (DESIGN.md, "Checkpoints").
 
 ``save(model, card, "m.safetensors")`` writes ``m.safetensors`` and ``m.json``;
-``load("m.safetensors")`` rebuilds the model from the card's ``kind`` and ``config`` and
-loads the weights strictly. Nothing is ever unpickled.
+``load("m.safetensors")`` checks the card, rebuilds the model from the card's ``kind`` and
+``config`` and loads the weights strictly. Nothing is ever unpickled.
 
-The card is a dict with at least ``kind`` (``"tsddae"``, ``"cam"`` or ``"baseline"``),
-``preset``, ``config`` (the builder's keyword arguments), ``classes`` and
-``vector_length``; training writes also ``preprocessing``, ``training`` (data description,
-seed, command), ``metrics`` and ``command``.
+The card is a dict with at least ``kind`` (a registered model kind, see
+:mod:`gnuradio.rfml.ml.models`), ``config`` (the builder's keyword arguments), ``classes``
+and ``vector_length``; training writes also ``preset``, ``training`` (data description,
+seed, command), ``metrics`` and ``command``. Every problem with a card or its weights is a
+:class:`CheckpointError` that names the file.
 """
 
-import importlib
 import json
+import math
+import os
 from pathlib import Path
 
-# kind -> module under gnuradio.rfml.ml with build(preset=..., **config)
-KINDS = {"tsddae": "tsnet", "cam": "cam", "baseline": "baseline"}
+from . import models
 
 # Shipped weights, installed with the package: gnuradio/rfml/weights/<kind>_small.safetensors
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-SHIPPED = {"tsddae": "tsddae_small.safetensors", "cam": "cam_small.safetensors"}
+
+# A card whose network would have more parameters than this is refused before anything is
+# allocated (the paper presets have a few million).
+MAX_PARAMETERS = 500_000_000
+MAX_VECTOR_LENGTH = 1 << 20
+MAX_CARD_BYTES = 16 << 20
 
 _REQUIRED = ("kind", "config", "classes", "vector_length")
 
@@ -29,23 +35,52 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, or does not fit the model asked for."""
 
 
-def _module(kind):
-    if kind not in KINDS:
-        raise CheckpointError(f"unknown model kind {kind!r}: choose one of {', '.join(KINDS)}")
-    return importlib.import_module(f"{__package__}.{KINDS[kind]}")
+def _kind(kind, where):
+    try:
+        return models.resolve(kind)
+    except KeyError as e:
+        raise CheckpointError(f"{where}: {e.args[0]}") from None
 
 
-def build_model(kind, config):
-    """A fresh model of ``kind`` from a config dict (as stored in a card)."""
-    return _module(kind).build(**config)
+def build_model(kind, config, where="config"):
+    """A fresh model of ``kind`` from a config dict (as stored in a card).
+
+    The config is checked first: unknown keys, values of the wrong type and networks of
+    more than MAX_PARAMETERS are refused (the size is counted on the meta device, so an
+    absurd card allocates nothing)."""
+    import torch
+
+    kind = _kind(kind, where)
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{where}: config is {type(config).__name__}, not an object")
+    unknown = sorted(set(config) - models.config_keys(kind))
+    if unknown:
+        raise CheckpointError(
+            f"{where}: config keys {unknown} are not {kind} settings "
+            f"(known: {', '.join(sorted(models.config_keys(kind)))})"
+        )
+    build = models.get(kind).build
+    try:
+        with torch.device("meta"):
+            n = count_parameters(build(**config))
+    except (TypeError, ValueError, RuntimeError, OverflowError) as e:
+        raise CheckpointError(f"{where}: config does not build a {kind} model ({e})") from None
+    if n > MAX_PARAMETERS:
+        raise CheckpointError(
+            f"{where}: config asks for {n:,} parameters (limit {MAX_PARAMETERS:,}): "
+            "the card is corrupt or not made by gr-rfml"
+        )
+    return build(**config)
 
 
 def kind_of(model):
     """The checkpoint kind of a model instance."""
-    for kind in KINDS:
-        if type(model).__module__ == _module(kind).__name__:
-            return kind
-    raise CheckpointError(f"{type(model).__name__} is not a gr-rfml model: cannot save it")
+    try:
+        return models.kind_of(model)
+    except KeyError:
+        raise CheckpointError(
+            f"{type(model).__name__} is not a gr-rfml model: cannot save it"
+        ) from None
 
 
 def card_path(path):
@@ -54,18 +89,39 @@ def card_path(path):
 
 
 def shipped(kind):
-    """Path of the shipped weights for ``kind`` ("tsddae" or "cam")."""
-    if kind not in SHIPPED:
+    """Path of the shipped weights for ``kind`` (``<kind>_small.safetensors``)."""
+    available = sorted(p.stem.removesuffix("_small") for p in WEIGHTS_DIR.glob("*_small.json"))
+    try:
+        kind = models.resolve(kind)
+    except KeyError:
+        pass
+    path = WEIGHTS_DIR / f"{kind}_small.safetensors"
+    if kind not in available:
         raise CheckpointError(
-            f"no shipped weights for kind {kind!r}: choose one of {', '.join(SHIPPED)}"
+            f"no shipped weights for kind {kind!r}: choose one of {', '.join(available)}"
         )
-    path = WEIGHTS_DIR / SHIPPED[kind]
     if not path.is_file():
         raise FileNotFoundError(
             f"the shipped {kind} weights {path} are not installed: re-run `./run.sh setup` "
             "or give a model path"
         )
     return path
+
+
+def _replace_atomically(path, write):
+    """Call write(tmp_path), then rename the temporary file onto ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_card(path, card):
+    """Write ``card`` as the JSON card of checkpoint ``path`` (atomically)."""
+    text = json.dumps(card, indent=2) + "\n"
+    _replace_atomically(card_path(path), lambda p: p.write_text(text))
 
 
 def save(model, card, path):
@@ -84,22 +140,23 @@ def save(model, card, path):
         vector_length=model.config["vector_length"],
     )
     card.setdefault("classes", None)
-    if card["classes"] is None or len(card["classes"]) != model.config["n_classes"]:
+    n_classes = model.config.get("n_classes")
+    if n_classes is not None and (card["classes"] is None or len(card["classes"]) != n_classes):
         raise CheckpointError(
             f"the card names classes {card['classes']} but the model has "
-            f"{model.config['n_classes']} outputs: give one class name per output"
+            f"{n_classes} outputs: give one class name per output"
         )
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(path), metadata={"kind": card["kind"], "preset": card["preset"]})
-    with open(card_path(path), "w") as f:
-        json.dump(card, f, indent=2)
-        f.write("\n")
+    meta = {"kind": card["kind"], "preset": str(card["preset"])}
+    _replace_atomically(path, lambda p: save_file(state, str(p), metadata=meta))
+    write_card(path, card)
     return card
 
 
 def read_card(path):
-    """The JSON card of a checkpoint, checked for the required fields."""
+    """The JSON card of a checkpoint, checked: an object with a registered ``kind``, a
+    ``config`` object, ``classes`` a list of names and a positive ``vector_length``."""
     path = Path(path)
     cpath = card_path(path)
     if not cpath.is_file():
@@ -108,13 +165,36 @@ def read_card(path):
             ".safetensors file together with the .json card beside it"
         )
     try:
-        with open(cpath) as f:
+        if cpath.stat().st_size > MAX_CARD_BYTES:
+            raise CheckpointError(f"{cpath}: {cpath.stat().st_size} bytes is too large for a card")
+        with open(cpath, encoding="utf-8") as f:
             card = json.load(f)
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise CheckpointError(f"{cpath}: not a readable JSON card ({e})") from None
+    if not isinstance(card, dict):
+        raise CheckpointError(f"{cpath}: the card is a JSON {type(card).__name__}, not an object")
     missing = [k for k in _REQUIRED if k not in card]
-    if not isinstance(card, dict) or missing:
+    if missing:
         raise CheckpointError(f"{cpath}: the card lacks {', '.join(missing)}")
+    card["kind"] = _kind(card["kind"], cpath)
+    if not isinstance(card["config"], dict):
+        raise CheckpointError(
+            f"{cpath}: config is a {type(card['config']).__name__}, not an object"
+        )
+    classes = card["classes"]
+    if classes is not None and (
+        not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)
+    ):
+        raise CheckpointError(f"{cpath}: classes must be a list of class names, not {classes!r}")
+    length = card["vector_length"]
+    if (
+        not isinstance(length, int)
+        or isinstance(length, bool)
+        or not 0 < length <= MAX_VECTOR_LENGTH
+    ):
+        raise CheckpointError(
+            f"{cpath}: vector_length {length!r} is not a whole number in 1..{MAX_VECTOR_LENGTH}"
+        )
     return card
 
 
@@ -131,36 +211,51 @@ def read_weights(path):
         )
     try:
         return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as e:
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
+
+
+def _shown(keys):
+    return ", ".join(keys[:8]) + (f" (+{len(keys) - 8} more)" if len(keys) > 8 else "")
 
 
 def load_weights(model, path):
     """Load ``path``'s weights into ``model`` strictly.
 
     Raises CheckpointError naming the file and the missing / unexpected keys (or the keys
-    whose shapes differ) when the checkpoint was saved from another model or preset.
+    whose shapes differ) when the checkpoint was saved from another model or preset, and
+    when a weight holds NaN or Inf.
     """
+    import torch
+
     state = read_weights(path)
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     mismatched = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
     if missing or unexpected or mismatched:
-        parts = []
-        for what, keys in (
-            ("missing keys", missing),
-            ("unexpected keys", unexpected),
-            ("keys of another shape", mismatched),
-        ):
-            if keys:
-                shown = ", ".join(keys[:8]) + (f" (+{len(keys) - 8} more)" if len(keys) > 8 else "")
-                parts.append(f"{what}: {shown}")
+        parts = [
+            f"{what}: {_shown(keys)}"
+            for what, keys in (
+                ("missing keys", missing),
+                ("unexpected keys", unexpected),
+                ("keys of another shape", mismatched),
+            )
+            if keys
+        ]
         cfg = getattr(model, "config", {})
         raise CheckpointError(
             f"{path} does not fit a {type(model).__name__} (preset {cfg.get('preset')!r}): "
             + "; ".join(parts)
             + ". Use the checkpoint made for this model and preset."
+        )
+    bad = sorted(
+        k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()
+    )
+    if bad:
+        raise CheckpointError(
+            f"{path}: weights {_shown(bad)} hold NaN or Inf (a diverged training run?): "
+            "retrain or use another checkpoint"
         )
     model.load_state_dict(state, strict=True)
     return model
@@ -181,15 +276,20 @@ def load(path, *, kind=None, device="cpu"):
             "or leave the model path empty for the shipped weights"
         )
     card = read_card(path)
-    if kind is not None and card["kind"] != kind:
+    if kind is not None and card["kind"] != _kind(kind, path):
         raise CheckpointError(
-            f"{path} is a {card['kind']!r} checkpoint, not {kind!r}: " f"give a {kind} checkpoint"
+            f"{path} is a {card['kind']!r} checkpoint, not {kind!r}: give a {kind} checkpoint"
         )
-    model = build_model(card["kind"], card["config"])
+    model = build_model(card["kind"], card["config"], where=str(card_path(path)))
+    if model.config.get("vector_length") != card["vector_length"]:
+        raise CheckpointError(
+            f"{card_path(path)}: vector_length {card['vector_length']} differs from the "
+            f"config's {model.config.get('vector_length')}: the card is inconsistent"
+        )
     load_weights(model, path)
     return model.to(device).eval(), card
 
 
 def count_parameters(model):
     """Number of parameters of a model."""
-    return sum(p.numel() for p in model.parameters())
+    return sum(math.prod(p.shape) for p in model.parameters())

@@ -1,225 +1,460 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Training loops: TS-DDAE pre-training, supervised fine-tuning, linear probes, prediction.
+"""The one training loop: every model kind, every stage (``loss = stage.loss(model, batch)``).
 
-Data are numpy arrays held in memory: ``iq (N, 2, L) float32`` and ``label (N,) int64``.
-Every loop takes a seed and a time budget (seconds; the loop stops cleanly when it runs
-out) and shows a tqdm progress bar. Augmentation (the same for every model): each vector is
-rotated by a random carrier phase, which every receiver sees anyway.
+The loop owns what no model should: the device (``auto``/``cpu``/``cuda``, mixed precision on
+a GPU), DistributedDataParallel under ``torchrun`` (gloo on CPU, nccl on GPU; each process
+trains on its own shard, rank 0 validates and writes), the time budget, the learning-rate
+schedule, the validation split that picks the best epoch, the progress bar, and resuming
+after an interruption. The model module owns its losses (:class:`ml.models.Stage`).
+
+Data are numpy arrays held in memory, keyed by batch field: ``iq``/``clean`` ``(N, 2, L)``
+float32, ``label`` ``(N,)`` int64, ``snr_db`` ``(N,)`` float32. Augmentation (the same for
+every model): each vector, and its clean twin, is rotated by one random carrier phase, which
+every receiver sees anyway.
 """
 
 import copy
+import json
 import math
+import os
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .tsddae import pretrain_loss
+from .signal import random_phase, rotate
 
 DEFAULT_THREADS = 2
 
 
 def set_threads(n=DEFAULT_THREADS):
     """Limit torch to ``n`` CPU threads (the machine is shared)."""
+    if int(n) < 1:
+        raise ValueError(f"threads must be at least 1, got {n}")
     torch.set_num_threads(int(n))
 
 
-def rotate_phase(x, generator):
-    """Multiply each vector of x (B, 2, L) by exp(j phi), phi ~ U[0, 2 pi)."""
-    phi = torch.rand(x.shape[0], 1, generator=generator) * (2 * math.pi)
-    c, s = torch.cos(phi), torch.sin(phi)
-    i, q = x[:, 0], x[:, 1]
-    return torch.stack((c * i - s * q, s * i + c * q), dim=1)
+def resolve_device(device="auto"):
+    """``"auto"`` -> cuda when available, else cpu; ``"cuda"`` without a GPU is an error."""
+    name = str(device).lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"device={device!r} but torch sees no CUDA GPU: use device='cpu' or 'auto'"
+        )
+    if name != "cpu" and not name.startswith("cuda"):
+        raise ValueError(f"unknown device {device!r}: choose 'auto', 'cpu' or 'cuda'")
+    return torch.device(name)
 
 
-def _batches(n, batch_size, rng):
-    order = rng.permutation(n)
-    for start in range(0, n - batch_size + 1 if n >= batch_size else 1, batch_size):
-        yield order[start : start + batch_size]
+# ----------------------------------------------------------------------------- distributed
 
 
-def _schedule(optimizer, total_steps, budget_s=None, warmup=0.05):
-    """Linear warm-up then cosine decay to 2% of the peak learning rate. With a time budget,
-    progress is the larger of the step and the time fractions, so the decay completes when
-    the budget ends the run early."""
-    warm = max(1, int(warmup * total_steps))
-    t0 = time.perf_counter()
+@dataclass(frozen=True)
+class Dist:
+    """Where this process stands in a ``torchrun`` job (rank 0 of 1 when run alone)."""
 
-    def factor(step):
-        if step < warm:
-            return (step + 1) / warm
-        p = (step - warm) / max(1, total_steps - warm)
-        if budget_s:
-            p = max(p, (time.perf_counter() - t0) / budget_s)
-        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    @property
+    def main(self):
+        return self.rank == 0
 
 
-def _progress(total, desc, progress):
-    from tqdm.auto import tqdm
+def distributed(device="auto"):
+    """Join the ``torchrun`` process group when WORLD_SIZE > 1 (once); returns
+    ``(Dist, torch.device)``: nccl and this process's GPU when CUDA is used, gloo on CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist(), resolve_device(device)
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        dev = torch.device("cuda", local)
+        torch.cuda.set_device(dev)
+    if not torch.distributed.is_initialized():
+        backend = "nccl" if dev.type == "cuda" else "gloo"
+        torch.distributed.init_process_group(backend)
+    return Dist(rank, world, local), dev
 
-    return tqdm(
-        total=total, desc=desc, unit="batch", disable=not progress, leave=False, mininterval=2.0
-    )
+
+def shard(n, dist, seed=0):
+    """The indices of ``n`` vectors this process trains on: a seeded permutation dealt out
+    round-robin, sorted (every process gets n // world of them)."""
+    order = np.random.default_rng([seed, 104729]).permutation(n)
+    per = n // dist.world
+    return np.sort(order[dist.rank :: dist.world][:per])
 
 
-def pretrain(
-    model,
-    iq,
-    *,
-    epochs=4,
-    batch_size=128,
-    lr=1e-3,
-    weight_decay=0.01,
-    budget_s=None,
-    seed=0,
-    progress=True,
-):
-    """TS-DDAE pre-training of a TSNet on unlabelled vectors.
+def _all_max(flag, dist, device):
+    if dist.world == 1:
+        return bool(flag)
+    t = torch.tensor([float(flag)], device=device)
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+    return bool(t.item())
 
-    Args:
-        model (TSNet): trained in place.
-        iq (numpy.ndarray): (N, 2, L) float32 raw IQ.
-        epochs (int): passes over the data.
-        batch_size (int): vectors per step.
-        lr (float): peak AdamW learning rate (linear warm-up, cosine decay).
-        weight_decay (float): AdamW weight decay.
-        budget_s (float | None): stop after this many seconds.
-        seed (int): fixes the order, the diffusion steps and the noise.
-        progress (bool): show a progress bar.
 
-    Returns:
-        dict: {"steps", "seconds", "loss_first", "loss_last"} (mean loss of the first and
-        last 5% of steps).
-    """
-    rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(seed)
-    steps_per_epoch = max(1, len(iq) // batch_size)
-    total = epochs * steps_per_epoch
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = _schedule(opt, total, budget_s)
-    model.train()
-    losses, step, t0 = [], 0, time.perf_counter()
-    bar = _progress(total, "pre-train", progress)
-    for _ in range(epochs):
-        for idx in _batches(len(iq), batch_size, rng):
-            x = rotate_phase(torch.from_numpy(iq[np.sort(idx)]), gen)
-            loss = pretrain_loss(model, x, generator=gen)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-            step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
-            if budget_s is not None and time.perf_counter() - t0 > budget_s:
-                break
-        else:
-            continue
-        break
-    bar.close()
-    model.eval()
-    k = max(1, len(losses) // 20)
-    return {
-        "steps": step,
-        "seconds": round(time.perf_counter() - t0, 1),
-        "loss_first": float(np.mean(losses[:k])),
-        "loss_last": float(np.mean(losses[-k:])),
-    }
+# ----------------------------------------------------------------------------- the loop
+
+
+class StageLoss(torch.nn.Module):
+    """``loss = StageLoss(model, stage)(batch, generator)``: the module DDP wraps, so that
+    every stage's loss, whatever methods of the model it calls, runs inside ``forward``."""
+
+    def __init__(self, model, stage):
+        super().__init__()
+        self.model = model
+        self.stage = stage
+
+    def forward(self, batch, generator=None):
+        return self.stage.loss(self.model, batch, generator)
+
+
+def lr_factor(step, total, elapsed, budget_s=None, warmup=0.05):
+    """Linear warm-up then cosine decay to 2% of the peak. With a time budget, progress is
+    the larger of the step and the time fractions, so the decay completes when the budget
+    ends the run early."""
+    warm = max(1, int(warmup * total))
+    if step < warm:
+        return (step + 1) / warm
+    p = (step - warm) / max(1, total - warm)
+    if budget_s:
+        p = max(p, elapsed / budget_s)
+    return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+
+
+def _batch(data, idx, needs, device):
+    return {k: torch.from_numpy(np.ascontiguousarray(data[k][idx])).to(device) for k in needs}
+
+
+def _augment(batch, generator):
+    """Rotate iq and clean of each vector by one random phase (in place)."""
+    first = batch.get("iq", batch.get("clean"))
+    phi = random_phase(first.shape[0], generator, first.device)
+    for key in ("iq", "clean"):
+        if key in batch:
+            batch[key] = rotate(batch[key], phi)
+
+
+def _epoch_seed(seed, rank, epoch):
+    return int(np.random.default_rng([seed, rank, epoch]).integers(2**62))
 
 
 @torch.inference_mode()
-def predict_logits(model, iq, batch_size=512):
-    """Logits of a classifier on (N, 2, L) float32 numpy IQ -> (N, C) float32 numpy."""
+def validate(model, stage, val, device, batch_size=256, seed=0):
+    """Validation figures of ``model`` on ``val`` (arrays by field).
+
+    ``stage.select == "accuracy"``: cross-entropy and accuracy of ``model(iq)`` in eval mode.
+    Otherwise the stage's own loss with a fixed seed (the same noise and masks every epoch).
+    Returns ``{"val_loss": float, "val_accuracy": float (accuracy stages)}``.
+    """
     model.eval()
-    out = [
-        model(torch.from_numpy(np.ascontiguousarray(iq[i : i + batch_size]))).float()
-        for i in range(0, len(iq), batch_size)
-    ]
-    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    n = len(val["iq"] if "iq" in val else next(iter(val.values())))
+    total, correct = 0.0, 0
+    for start in range(0, n, batch_size):
+        idx = np.arange(start, min(n, start + batch_size))
+        if stage.select == "accuracy":
+            b = _batch(val, idx, ("iq", "label"), device)
+            logits = model(b["iq"]).float()
+            total += F.cross_entropy(logits, b["label"], reduction="sum").item()
+            correct += int((logits.argmax(1) == b["label"]).sum())
+        else:
+            b = _batch(val, idx, stage.needs, device)
+            total += stage.loss(model, b, gen).item() * len(idx)
+    out = {"val_loss": total / max(1, n)}
+    if stage.select == "accuracy":
+        out["val_accuracy"] = correct / max(1, n)
+    return out
 
 
-def fit(
+def _has_unused_parameters(wrapped, data, stage, device):
+    """Whether the stage's loss leaves some trainable parameter without a gradient (one
+    probe backward on two vectors; DDP must then look for them every step)."""
+    batch = _batch(data, np.arange(min(2, len(data[stage.needs[0]]))), stage.needs, device)
+    wrapped.train()
+    wrapped(batch, torch.Generator(device=device).manual_seed(0)).backward()
+    params = [p for p in wrapped.parameters() if p.requires_grad]
+    unused = any(p.grad is None for p in params)
+    for p in params:
+        p.grad = None
+    return unused
+
+
+def _autocast(device, amp):
+    """bf16 autocast on a GPU that has it (fp16 with a grad scaler otherwise); none on CPU."""
+    if not amp or device.type != "cuda":
+        return None, None
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16, None
+    return torch.float16, torch.amp.GradScaler("cuda")
+
+
+def train(
     model,
-    iq,
-    label,
+    stage,
+    data,
     *,
     val=None,
-    epochs=10,
-    batch_size=128,
-    lr=1e-3,
+    epochs=None,
+    batch_size=None,
+    lr=None,
     weight_decay=0.01,
     budget_s=None,
     seed=0,
+    device="auto",
+    amp=True,
     progress=True,
     desc="train",
+    resume=None,
+    signature=None,
 ):
-    """Supervised training of a classifier (cross-entropy), keeping the weights of the epoch
-    with the lowest validation loss (when ``val`` is given).
+    """Train ``model`` in place for one stage and return a summary.
 
     Args:
-        model (torch.nn.Module): raw IQ (B, 2, L) -> logits; trained in place.
-        iq (numpy.ndarray): (N, 2, L) float32.
-        label (numpy.ndarray): (N,) int64.
-        val (tuple | None): (iq, label) held out from training, for model selection.
-        epochs, batch_size, lr, weight_decay, budget_s, seed, progress: as in :func:`pretrain`.
+        model (torch.nn.Module): a registered model (``ml.models``).
+        stage (ml.models.Stage): what to train: its loss, the fields it needs, defaults.
+        data (dict[str, numpy.ndarray]): this process's training vectors by field.
+        val (dict[str, numpy.ndarray] | None): the validation split (rank 0), for model
+            selection: the weights of the best epoch are kept.
+        epochs, batch_size, lr (int, int, float | None): None takes the stage's default.
+        weight_decay (float): AdamW weight decay.
+        budget_s (float | None): stop cleanly after this many seconds of training.
+        seed (int): fixes the order, the noise and the masks (per epoch, so a resumed run
+            continues exactly).
+        device (str): ``auto``, ``cpu`` or ``cuda``.
+        amp (bool): mixed precision on a GPU.
+        progress (bool): show a progress bar (rank 0).
         desc (str): progress bar label.
+        resume (str | Path | None): a resume file (``.resume.safetensors``): loaded when it
+            exists, written after every epoch.
+        signature (dict | None): what the run is (kind, stage, config, data...); a resume
+            file of another run is refused.
 
     Returns:
-        dict: {"steps", "epochs", "seconds", "best_epoch", "val_loss", "val_accuracy"}.
+        dict: steps, epochs, seconds, best_epoch, val_loss (and val_accuracy), loss_first,
+        loss_last (mean of the first and last 5% of steps), history (per epoch), device,
+        processes.
     """
-    rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(seed)
-    batch_size = min(batch_size, len(iq))
-    steps_per_epoch = max(1, len(iq) // batch_size)
+    dist, dev = distributed(device)
+    epochs = int(epochs or stage.epochs)
+    batch_size = int(batch_size or stage.batch_size)
+    lr = float(lr or stage.lr)
+    n = len(data[stage.needs[0]])
+    if n == 0:
+        raise ValueError("no training vectors: give a data set with vectors in it")
+    batch_size = min(batch_size, n)
+    steps_per_epoch = max(1, n // batch_size)
+    if dist.world > 1:  # every process must take the same number of steps
+        t = torch.tensor([steps_per_epoch], device=dev)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MIN)
+        steps_per_epoch = int(t.item())
     total = epochs * steps_per_epoch
+
+    model.to(dev)
+    wrapped = StageLoss(model, stage)
+    if dist.world > 1:
+        wrapped = torch.nn.parallel.DistributedDataParallel(
+            wrapped,
+            device_ids=[dev.index] if dev.type == "cuda" else None,
+            find_unused_parameters=_has_unused_parameters(wrapped, data, stage, dev),
+        )
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    sched = _schedule(opt, total, budget_s)
-    label_t = torch.from_numpy(np.asarray(label, dtype=np.int64))
-    best = {"val_loss": float("inf"), "best_epoch": 0, "val_accuracy": float("nan")}
+    dtype, scaler = _autocast(dev, amp)
+    state = {"epoch": 0, "step": 0, "elapsed": 0.0, "history": [], "losses": [], "best": None}
     best_state = None
-    step, epoch, t0 = 0, 0, time.perf_counter()
-    bar = _progress(total, desc, progress)
+    resume = Path(resume) if resume else None
+    run_id = json.dumps(signature or {}, sort_keys=True, default=str)
+    if resume is not None and resume.is_file():
+        state, best_state = load_resume(resume, model, opt, run_id)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=state["step"], desc=desc, unit="batch", leave=False,
+               disable=not (progress and dist.main), mininterval=2.0)  # fmt: skip
+    t0 = time.perf_counter() - state["elapsed"]
     out_of_time = False
-    while epoch < epochs and not out_of_time:
+    while state["epoch"] < epochs and not out_of_time:
+        epoch_seed = _epoch_seed(seed, dist.rank, state["epoch"])
+        order = np.random.default_rng(epoch_seed).permutation(n)
+        gen = torch.Generator(device=dev).manual_seed(epoch_seed)
         model.train()
-        for idx in _batches(len(iq), batch_size, rng):
-            idx = np.sort(idx)
-            x = rotate_phase(torch.from_numpy(iq[idx]), gen)
-            loss = F.cross_entropy(model(x), label_t[idx])
+        epoch_losses = []
+        for i in range(steps_per_epoch):
+            idx = np.sort(order[i * batch_size : (i + 1) * batch_size])
+            batch = _batch(data, idx, stage.needs, dev)
+            if stage.augment:
+                _augment(batch, gen)
+            for group in opt.param_groups:
+                elapsed = time.perf_counter() - t0
+                group["lr"] = lr * lr_factor(state["step"], total, elapsed, budget_s)
+            with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
+                loss = wrapped(batch, gen)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.unscale_(opt)
+            else:
+                loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            step += 1
+            if scaler is not None:
+                scaler.step(opt)
+                scaler.update()
+            else:
+                opt.step()
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"the {desc} loss became {value} at step {state['step']}: lower --lr "
+                    "or check the data for NaN/Inf vectors"
+                )
+            epoch_losses.append(value)
+            state["losses"].append(value)
+            state["step"] += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-            if budget_s is not None and time.perf_counter() - t0 > budget_s:
+            bar.set_postfix(loss=f"{np.mean(epoch_losses[-50:]):.4f}", refresh=False)
+            over = budget_s is not None and time.perf_counter() - t0 > budget_s
+            if budget_s is not None and _all_max(over, dist, dev):
                 out_of_time = True
                 break
-        epoch += 1
-        if val is not None:
-            logits = torch.from_numpy(predict_logits(model, val[0]))
-            vlabel = torch.from_numpy(np.asarray(val[1], dtype=np.int64))
-            vloss = F.cross_entropy(logits, vlabel).item()
-            if vloss < best["val_loss"]:
-                best = {
-                    "val_loss": vloss,
-                    "best_epoch": epoch,
-                    "val_accuracy": float((logits.argmax(1) == vlabel).float().mean()),
-                }
+        state["epoch"] += 1
+        record = {"epoch": state["epoch"], "train_loss": float(np.mean(epoch_losses))}
+        if val is not None and dist.main:
+            record.update(validate(model, stage, val, dev, seed=seed))
+            if state["best"] is None or record["val_loss"] < state["best"]["val_loss"]:
+                state["best"] = {"best_epoch": state["epoch"], **record}
                 best_state = copy.deepcopy(model.state_dict())
+        state["history"].append(record)
+        state["elapsed"] = time.perf_counter() - t0
+        if resume is not None and dist.main:
+            save_resume(resume, model, opt, best_state, state, run_id)
+        if dist.world > 1:
+            torch.distributed.barrier()
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    return {"steps": step, "epochs": epoch, "seconds": round(time.perf_counter() - t0, 1), **best}
+    losses = state["losses"]
+    k = max(1, len(losses) // 20)
+    best = {k2: v for k2, v in (state["best"] or {}).items() if k2 not in ("epoch",)}
+    return {
+        "steps": state["step"],
+        "epochs": state["epoch"],
+        "seconds": round(time.perf_counter() - t0, 1),
+        **best,
+        "loss_first": float(np.mean(losses[:k])) if losses else None,
+        "loss_last": float(np.mean(losses[-k:])) if losses else None,
+        "history": state["history"],
+        "device": dev.type,
+        "processes": dist.world,
+    }
+
+
+# ----------------------------------------------------------------------------- resuming
+
+
+def resume_path(out):
+    """The resume file of checkpoint ``out``: ``<out stem>.resume.safetensors``."""
+    out = Path(out)
+    return out.with_name(out.stem + ".resume.safetensors")
+
+
+def clear_resume(out):
+    """Remove the resume files of checkpoint ``out`` (after it has been written)."""
+    path = resume_path(out)
+    path.unlink(missing_ok=True)
+    path.with_suffix(".json").unlink(missing_ok=True)
+
+
+def save_resume(path, model, opt, best_state, state, run_id):
+    """Write the run's state after an epoch: weights, best weights, optimiser moments
+    (safetensors) and counters, history and optimiser settings (JSON beside it)."""
+    from safetensors.torch import save_file
+
+    tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
+    if best_state is not None:
+        tensors.update({f"best/{k}": v for k, v in best_state.items()})
+    opt_state = opt.state_dict()
+    scalars = {}
+    for idx, s in opt_state["state"].items():
+        for name, value in s.items():
+            if torch.is_tensor(value) and value.dim() > 0:
+                tensors[f"opt/{idx}/{name}"] = value
+            else:
+                scalars[f"{idx}/{name}"] = float(value)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    meta = {"run": run_id, "state": state, "param_groups": opt_state["param_groups"],
+            "scalars": scalars}  # fmt: skip
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp))
+    path.with_suffix(".json.tmp").write_text(json.dumps(meta))
+    os.replace(tmp, path)
+    os.replace(path.with_suffix(".json.tmp"), path.with_suffix(".json"))
+
+
+def load_resume(path, model, opt, run_id):
+    """Restore a run written by :func:`save_resume`; returns (state, best_state)."""
+    from safetensors.torch import load_file
+
+    meta_path = path.with_suffix(".json")
+    try:
+        meta = json.loads(meta_path.read_text())
+        tensors = load_file(str(path))
+    except (OSError, ValueError) as e:
+        raise ValueError(
+            f"{path}: cannot resume from it ({e}); delete it (and {meta_path}) to start over"
+        ) from None
+    if meta.get("run") != run_id:
+        raise ValueError(
+            f"{path} was written by another run (other data, stage, model or settings): "
+            "delete it to start over, or rerun with the same options to resume"
+        )
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
+    best = {k[5:]: v for k, v in tensors.items() if k.startswith("best/")} or None
+    opt_state = {"state": {}, "param_groups": meta["param_groups"]}
+    for key, value in tensors.items():
+        if key.startswith("opt/"):
+            _, idx, name = key.split("/", 2)
+            opt_state["state"].setdefault(int(idx), {})[name] = value
+    for key, value in meta["scalars"].items():
+        idx, name = key.split("/", 1)
+        opt_state["state"].setdefault(int(idx), {})[name] = torch.tensor(value)
+    opt.load_state_dict(opt_state)
+    return meta["state"], best
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@torch.inference_mode()
+def predict_logits(model, iq, batch_size=512):
+    """Logits of a classifier on (N, 2, L) float32 numpy IQ -> (N, C) float32 numpy, on the
+    device the model's weights are on."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = [
+        model(torch.from_numpy(np.ascontiguousarray(iq[i : i + batch_size])).to(device)).float()
+        for i in range(0, len(iq), batch_size)
+    ]
+    return torch.cat(out).cpu().numpy() if out else np.zeros((0, 0), np.float32)
+
+
+@torch.inference_mode()
+def features(model, iq, batch_size=512):
+    """Pooled representations of a model with ``features(x)`` -> (N, D) float32 numpy."""
+    model.eval()
+    out = [
+        model.features(torch.from_numpy(np.ascontiguousarray(iq[i : i + batch_size])))
+        for i in range(0, len(iq), batch_size)
+    ]
+    return torch.cat(out).numpy()
 
 
 def few_label_indices(label, snr_db, per_class_snr, seed=0):
@@ -237,18 +472,7 @@ def few_label_indices(label, snr_db, per_class_snr, seed=0):
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
 
 
-@torch.inference_mode()
-def features(model, iq, batch_size=512):
-    """Pooled representations of a model with ``features(x)`` -> (N, D) float32 numpy."""
-    model.eval()
-    out = [
-        model.features(torch.from_numpy(np.ascontiguousarray(iq[i : i + batch_size])))
-        for i in range(0, len(iq), batch_size)
-    ]
-    return torch.cat(out).numpy()
-
-
-def linear_probe(model, iq, label, *, epochs=100, lr=1e-2, weight_decay=1e-4, seed=0):
+def linear_probe(model, iq, label, n_classes, *, epochs=100, lr=1e-2, weight_decay=1e-4, seed=0):
     """Fit a linear classifier on the frozen pooled features of ``model``.
 
     Returns a module raw IQ (B, 2, L) -> logits: the frozen model's features, then the
@@ -257,7 +481,6 @@ def linear_probe(model, iq, label, *, epochs=100, lr=1e-2, weight_decay=1e-4, se
     f = torch.from_numpy(features(model, iq))
     mean, std = f.mean(0), f.std(0) + 1e-6
     y = torch.from_numpy(np.asarray(label, dtype=np.int64))
-    n_classes = int(model.config["n_classes"])
     linear = torch.nn.Linear(f.shape[1], n_classes)
     opt = torch.optim.AdamW(linear.parameters(), lr=lr, weight_decay=weight_decay)
     z = (f - mean) / std
@@ -288,12 +511,3 @@ class LinearProbe(torch.nn.Module):
 
     def forward(self, x):
         return self.linear((self.encoder.features(x) - self.mean) / self.std)
-
-
-def shift_frequency(iq, cycles_per_sample):
-    """Shift vectors in frequency: (N, 2, L) float32 IQ times exp(j 2 pi f n), per vector
-    from its first sample (an off-nominal carrier offset for evaluation)."""
-    n = np.arange(iq.shape[-1])
-    rot = np.exp(2j * np.pi * cycles_per_sample * n)
-    z = (iq[:, 0] + 1j * iq[:, 1]) * rot
-    return np.stack([z.real, z.imag], axis=1).astype(np.float32)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""TS-Net: the temporal-spectral encoder of TS-DDAE, with its classification and denoising heads.
+"""TS-DDAE: the TS-Net classifier and its temporal-spectral denoising diffusion pre-training.
 
-The network sees a vector twice: as a sequence of time patches (temporal encoder, multi-head
+TS-Net sees a vector twice: as a sequence of time patches (temporal encoder, multi-head
 self-attention) and as a sequence of frequency patches of its spectrum (spectral encoder,
 depthwise convolution + squeeze-excitation channel attention). The two encoders alternate
 layer by layer and inform each other: each layer adds a learned, gated projection of the
@@ -12,21 +12,39 @@ pre-training and classifies at the fixed step ``t = FINETUNE_STEP``.
 Inputs are raw float32 IQ ``(B, 2, L)``; the model normalises each vector's power itself,
 so callers never preprocess. A token stands for ``patch`` consecutive samples (time) or
 frequency bins (spectrum): the small preset (``patch = 64``) attends over L / 64 = 16 time
-tokens, each made by two small convolution layers over the samples and one strided
-convolution over the patch, and 16 spectral tokens, each a strided convolution over 64 bins
-of the spectral features. Attention over 1024 single-sample tokens would be far too slow
-for a CPU in real time.
+tokens and 16 spectral tokens. Attention over 1024 single-sample tokens would be far too
+slow for a CPU in real time.
+
+Pre-training (stage ``pretrain``, eq. 5 of the paper), for a normalised vector x0:
+
+    x_t = sqrt(abar_t) x0 + beta_t eps + gamma_t eta,
+
+eps ~ N(0, I) drawn in time; eta = F^-1(delta), delta ~ N(0, I) drawn in frequency (Re and Im
+of the centred unitary spectrum), so eta is the spectral noise of eqs. (1)-(3). The schedule
+is the reference's (b = linspace(5.45e-6, 0.0072, 3000), abar = cumprod(1 - b)) with the split
+made variance preserving as the paper requires: beta_t^2 + gamma_t^2 = 1 - abar_t and
+gamma_t / beta_t = sqrt(2) (the reference's ratio 0.586/0.414). The temporal head predicts eps
+in time, the spectral head delta in frequency; the loss is the reference's, on the combined
+noise eps + r eta with r = (gamma / beta)^2 = 2, taken in the time domain.
+
+Fine-tuning (stage ``finetune``) trains the classifier on x_t at t = 4 (fresh noise each
+step, as the reference does); at inference the vector goes in clean at t = 4.
 """
 
+import functools
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .contract import CLASSES, DEFAULT_VECTOR_LENGTH
+from ..contract import DEFAULT_VECTOR_LENGTH
+from ..recipes import CLASSIFIER_TESTS, FewLabels, Recipe, Step
+from ..signal import inverse_spectrum, normalize_power, spectrum
+from . import Stage, from_preset
 
 KIND = "tsddae"
+ROLE = "classifier"
 
 # Rows of time_features() the temporal encoder uses (I, Q only; the phase-step rows are
 # there for experiments).
@@ -46,32 +64,6 @@ PRESETS = {
     "small": dict(dim=64, depth=2, heads=4, ffn=128, patch=64, stem=16, head_hidden=128),
     "paper": dict(dim=256, depth=4, heads=16, ffn=512, patch=8, stem=64, head_hidden=256),
 }
-
-
-def normalize_power(x, eps=1e-12):
-    """Scale each vector so that I and Q have unit mean square (mean |I + jQ|^2 = 2), the
-    scale of the N(0, I) diffusion noise.
-
-    x: (B, 2, L) float32 -> (B, 2, L). An all-zero vector stays zero.
-    """
-    power = x.pow(2).mean(dim=(1, 2), keepdim=True)
-    return x / torch.sqrt(power + eps)
-
-
-def spectrum(x):
-    """Unitary, centred FFT of the complex signal I + jQ.
-
-    x: (B, 2, L) -> (B, 2, L), rows Re and Im of fftshift(fft(I + jQ)) / sqrt(L). With the
-    unitary transform, white noise of unit variance per component stays so in frequency.
-    """
-    z = torch.fft.fftshift(torch.fft.fft(torch.complex(x[:, 0], x[:, 1]), norm="ortho"), dim=-1)
-    return torch.stack((z.real, z.imag), dim=1)
-
-
-def inverse_spectrum(s):
-    """Inverse of :func:`spectrum`: (B, 2, L) centred spectrum -> (B, 2, L) IQ."""
-    z = torch.fft.ifft(torch.fft.ifftshift(torch.complex(s[:, 0], s[:, 1]), dim=-1), norm="ortho")
-    return torch.stack((z.real, z.imag), dim=1)
 
 
 def time_features(x):
@@ -311,16 +303,16 @@ class TSNet(nn.Module):
         delta_hat = self._unpatch_tokens(self.delta_head(F.silu(fh)))
         return eps_hat, delta_hat
 
-    def features(self, x):
-        """Pooled representation of raw IQ: (B, 2, L) -> (B, 2C)."""
-        x = normalize_power(x)
-        t = torch.full((x.shape[0],), FINETUNE_STEP, dtype=torch.long, device=x.device)
-        if self.training:
-            from .tsddae import schedule
-
-            x = schedule(x.device).q_sample(x, t)
+    def pooled(self, x, t):
+        """Mean-pooled tokens of both branches: x (B, 2, L) normalised IQ at steps t (B,)
+        -> (B, 2C)."""
         h, fh = self.forward_encoder(x, t)
         return torch.cat((h.mean(dim=1), fh.mean(dim=1)), dim=1)
+
+    def features(self, x):
+        """Pooled representation of raw IQ at the fine-tuning step: (B, 2, L) -> (B, 2C)."""
+        x = normalize_power(x)
+        return self.pooled(x, finetune_steps(x))
 
     def forward(self, x):
         """Raw IQ (B, 2, L) float32 -> logits (B, n_classes)."""
@@ -328,10 +320,133 @@ class TSNet(nn.Module):
 
 
 def build(preset="small", n_classes=None, vector_length=DEFAULT_VECTOR_LENGTH, **overrides):
-    """A TSNet from a preset name, with any size overridden by keyword
-    (``n_classes`` defaults to the six classes of ``contract.CLASSES``)."""
-    n_classes = len(CLASSES) if n_classes is None else int(n_classes)
-    if preset not in PRESETS:
-        raise ValueError(f"unknown TS-Net preset {preset!r}: choose one of {', '.join(PRESETS)}")
-    sizes = {**PRESETS[preset], **overrides}
-    return TSNet(n_classes=n_classes, vector_length=vector_length, preset=preset, **sizes)
+    """A TSNet from a preset name, with any size overridden by keyword."""
+    return from_preset(TSNet, PRESETS, KIND, preset, n_classes, vector_length, overrides)
+
+
+def finetune_steps(x):
+    """The diffusion step the classifier sees, one per vector of x (B, ...): (B,) int64."""
+    return torch.full((x.shape[0],), FINETUNE_STEP, dtype=torch.long, device=x.device)
+
+
+# The diffusion schedule (see the module docstring).
+MAX_STEP = 3000
+MIN_NOISE = 5.45e-6
+MAX_NOISE = 0.0072
+SPECTRAL_TO_TEMPORAL = 2.0  # (gamma / beta)^2
+
+
+class Schedule:
+    """The noise schedule on one device.
+
+    Args:
+        device (str | torch.device): where the coefficient tables live.
+    """
+
+    def __init__(self, device="cpu"):
+        b = torch.linspace(MIN_NOISE, MAX_NOISE, MAX_STEP, dtype=torch.float64)
+        abar = torch.cumprod(1.0 - b, dim=0)
+        noise = torch.sqrt(1.0 - abar)
+        split = SPECTRAL_TO_TEMPORAL / (1.0 + SPECTRAL_TO_TEMPORAL)
+        self.alpha = torch.sqrt(abar).float().to(device)
+        self.beta = (noise * (1.0 - split) ** 0.5).float().to(device)
+        self.gamma = (noise * split**0.5).float().to(device)
+
+    def noise(self, x0, generator=None):
+        """Draw (eps, delta, eta) for x0 (B, 2, L): eps in time, delta in frequency,
+        eta = F^-1(delta) in time; each (B, 2, L), standard normal per component."""
+        eps = torch.randn(x0.shape, generator=generator, device=x0.device)
+        delta = torch.randn(x0.shape, generator=generator, device=x0.device)
+        return eps, delta, inverse_spectrum(delta)
+
+    def q_sample(self, x0, t, generator=None):
+        """x_t for x0 (B, 2, L) at steps t (B,), with fresh noise."""
+        eps, _, eta = self.noise(x0, generator)
+        return self.mix(x0, t, eps, eta)
+
+    def mix(self, x0, t, eps, eta):
+        """sqrt(abar_t) x0 + beta_t eps + gamma_t eta; all (B, 2, L), t (B,)."""
+        a, b, g = (c[t][:, None, None] for c in (self.alpha, self.beta, self.gamma))
+        return a * x0 + b * eps + g * eta
+
+
+@functools.lru_cache(maxsize=4)
+def schedule(device):
+    """The (cached) schedule on ``device``."""
+    return Schedule(device)
+
+
+def pretrain_loss(model, batch, generator=None):
+    """TS-DDAE loss on raw IQ batch["iq"] (B, 2, L): a random step per vector, noise in
+    time and frequency, MSE between true and predicted combined noise eps + r eta."""
+    x = batch["iq"]
+    x0 = normalize_power(x)
+    sched = schedule(x.device)
+    t = torch.randint(0, MAX_STEP, (x.shape[0],), generator=generator, device=x.device)
+    eps, delta, eta = sched.noise(x0, generator)
+    eps_hat, delta_hat = model.forward_denoise(sched.mix(x0, t, eps, eta), t)
+    r = SPECTRAL_TO_TEMPORAL
+    return F.mse_loss(eps_hat + r * inverse_spectrum(delta_hat), eps + r * eta)
+
+
+def finetune_loss(model, batch, generator=None):
+    """Cross-entropy of the classifier on x_t at t = FINETUNE_STEP (fresh noise per step)."""
+    x0 = normalize_power(batch["iq"])
+    t = finetune_steps(x0)
+    x_t = schedule(x0.device).q_sample(x0, t, generator)
+    return F.cross_entropy(model.head(model.pooled(x_t, t)), batch["label"])
+
+
+STAGES = {
+    "pretrain": Stage(
+        pretrain_loss,
+        needs=("iq",),
+        epochs=3,
+        lr=1e-3,
+        help="temporal-spectral denoising diffusion pre-training on unlabelled vectors",
+    ),
+    "finetune": Stage(
+        finetune_loss,
+        needs=("iq", "label"),
+        init="optional",
+        select="accuracy",
+        epochs=6,
+        lr=1e-3,
+        help="supervised fine-tuning (from a pretrain checkpoint with --init, else from scratch)",
+    ),
+}
+
+ARCHITECTURE = (
+    "TS-Net: a token stands for `patch` consecutive samples or spectral bins. Time "
+    "tokens: two convolution layers over the I/Q samples (kernel 7 stride 2, kernel 5, "
+    "batch norm, ReLU, max-pool 2 each), then a strided convolution over each patch; "
+    "they feed a temporal self-attention encoder. Spectral tokens: a strided convolution "
+    "over each `patch` bins of the centred unitary spectrum (Re, Im, log power) and the "
+    "log power spectrum of x^2; they feed a spectral encoder (depthwise convolution, "
+    "squeeze-excitation channel attention). The branches alternate and exchange gated "
+    "pooled context every layer; the classifier sees the diffusion step t = 4 and the "
+    "mean-pooled tokens of both branches (2C -> head_hidden -> PReLU -> classes)."
+)
+
+# The shipped checkpoint: pre-training then fine-tuning on the same data, with the CNN
+# baseline trained on that data for the same total time, and the few-label comparison.
+RECIPES = {
+    "tsddae_small": Recipe(
+        train=("train_rand", "train_nom"),
+        steps=(
+            Step("tsddae_pre", KIND, "pretrain", budget_min=7.0, epochs=50, lr=1e-3),
+            Step(
+                "tsddae_small",
+                KIND,
+                "finetune",
+                budget_min=20.0,
+                epochs=50,
+                lr=2e-3,
+                init="tsddae_pre",
+            ),  # fmt: skip
+        ),
+        compare=(Step("cnn_baseline_small", "cnn_baseline", "fit", 27.0, epochs=50, lr=2e-3),),
+        tests=CLASSIFIER_TESTS,
+        few_labels=FewLabels(pool="few_pool", test="test_nom", init="tsddae_pre"),
+    )
+}

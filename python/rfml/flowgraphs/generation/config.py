@@ -1,39 +1,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Labelled data sets from GNU Radio flowgraphs of the rfml blocks.
+"""Data set generation, part 1: the configuration and the per-job parameter draws.
 
-Each *job* is one short flowgraph branch ``mod_source -> loopback -> capture`` that yields
-``chunk`` vectors of one class (consecutive windows of the stream, separated by random gaps
-so that vectors do not start on symbol boundaries); noise is added afterwards with
-``rfml.add_awgn_planar`` (the C++ kernel the ``awgn_snr`` block uses, exact SNR per vector,
-written straight into the file's (N, 2, L) layout), so ``clean`` and ``iq`` are the same
-vector before and after noise. Several jobs run side by side in one
-top block, and the next flowgraph runs while the previous one's noise is added and written
-(or, with ``workers > 1``, whole batches run in worker processes; the file is the same).
-
-Seeds: job ``j`` (in the canonical order class, SNR value, chunk) draws everything it needs
-from ``numpy.random.SeedSequence(seed, spawn_key=(j,))``. A shard ``i/n`` runs a contiguous
-range of jobs, so shards never share a seed and the shards, concatenated in order, hold
-exactly the vectors of the unsharded file.
-
-With ``randomize=True`` each job also draws the transmitter (samples per symbol, pulse and
-roll-off, BT, FSK modulation index, OFDM FFT size / cyclic prefix / occupied carriers) and
-the loopback (carrier offset, phase, timing drift, phase noise, IQ imbalance, DC offset)
-from :data:`RANDOM_RANGES`; every drawn value is written per vector under ``params/``.
+GNU-Radio-free: what a data set holds (classes, SNRs, vector length, seeds, shards) and
+what each job draws (transmitter and loopback parameters, vector positions).
 """
 
 import math
-import multiprocessing
-from collections import deque
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
-from gnuradio import gr
 
-from . import dsp
-from .ml import contract
-from .ml.datasets import DatasetWriter
+from ... import dsp
+from ...ml import contract
 
 # Defaults: the protocol of cae-cam-bladerf.md (Table 1: 10 samples per symbol, 225 samples
 # per vector, 10000 vectors per class; SNRs of its figure 2) scaled down 50x.
@@ -71,6 +49,38 @@ RANDOM_RANGES = {
     "dc_offset": (0.0, 0.05),
 }
 
+# Ranges that cover what other people's transmitters vary (issue: a classifier must be right
+# about them, not only about ours). Entries (low, high, "log") are drawn log-uniformly.
+# Occupied bandwidth runs from a few percent of the sample rate to most of it for every
+# class: single-carrier classes through 2..32 samples per symbol, OFDM by resampling its
+# output by 1..20. GFSK and GMSK meet at modulation index 0.5 (GMSK is GFSK with h = 0.5):
+# our GMSK class is h = 0.5 at any BT in 0.1..0.5, our GFSK class h in 0.1..1.0 outside the
+# band GFSK_GMSK_GAP around 0.5, which training leaves out and a test suite scores alone.
+WIDE_RANGES = {
+    "samples_per_symbol": (2.0, 32.0, "log"),
+    "excess_bw": (0.1, 0.5),
+    "bt": (0.1, 0.5),
+    "mod_index": (0.1, 1.0),
+    "mod_index_gap": (0.4, 0.6),
+    "ofdm_fft_len": (64, 256),
+    "ofdm_cp_fraction": (1 / 16, 1 / 4),
+    "ofdm_occupied": (0.6, 0.9),
+    "ofdm_oversample": (1.0, 20.0, "log"),
+    "freq_offset": (-0.03, 0.03),
+    "timing_drift_ppm": (-50.0, 50.0),
+    "phase_noise_std": (0.0, 5e-3),
+    "iq_gain_db": (-1.0, 1.0),
+    "iq_phase_deg": (-5.0, 5.0),
+    "dc_offset": (0.0, 0.05),
+}
+GFSK_GMSK_GAP = WIDE_RANGES["mod_index_gap"]
+
+# Named sets of ranges for randomize=True ("v1" is what the shipped classifiers trained on).
+RANGE_SETS = {"v1": RANDOM_RANGES, "wide": WIDE_RANGES}
+
+# OFDM resampling is done with a rational resampler of denominator OVERSAMPLE_DENOMINATOR.
+OVERSAMPLE_DENOMINATOR = 4
+
 # Per-vector parameters written under params/ (NaN / -1 where a class has no such thing).
 PARAM_DTYPES = {
     "samples_per_symbol": np.float32,
@@ -81,6 +91,7 @@ PARAM_DTYPES = {
     "ofdm_fft_len": np.int32,
     "ofdm_cp_len": np.int32,
     "ofdm_occupied": np.float32,
+    "ofdm_oversample": np.float32,  # output samples per ofdm_tx sample (resampled)
     "freq_offset": np.float32,
     "phase": np.float32,
     "timing_drift_ppm": np.float32,
@@ -143,6 +154,22 @@ class SnrSpec:
         return f"{self.low:g}:{self.high:g}"
 
 
+def resolve_ranges(ranges):
+    """The ranges dict of a RANGE_SETS name, or of ``{"base": name, key: (low, high), ...}``
+    (ValueError naming the choices for an unknown name or range)."""
+    spec = {"base": ranges} if isinstance(ranges, str) else dict(ranges)
+    base = spec.pop("base", "v1")
+    if base not in RANGE_SETS:
+        raise ValueError(f"unknown ranges {base!r}: choose one of {', '.join(RANGE_SETS)}")
+    out = dict(RANGE_SETS[base])
+    unknown = sorted(set(spec) - set(out))
+    if unknown:
+        raise ValueError(f"ranges {unknown} are not in {base!r}: choose from {sorted(out)}")
+    for key, value in spec.items():
+        out[key] = None if value is None else tuple(value)
+    return out
+
+
 @dataclass
 class GenerationConfig:
     """Everything that defines a generated data set (shared by the CLI and the Python API).
@@ -155,7 +182,10 @@ class GenerationConfig:
         samples_per_symbol (int): nominal samples per symbol (single-carrier classes).
         radio (str): ``"sim"`` or ``"bladerf"``.
         impairments (str): sim loopback profile, ``"typical"`` or ``"none"`` (identity).
-        randomize (bool): draw transmitter and loopback parameters per job (RANDOM_RANGES).
+        randomize (bool): draw transmitter and loopback parameters per job.
+        ranges (str | dict): the ranges drawn from with ``randomize``: a name of
+            RANGE_SETS, or a dict ``{"base": name, <range name>: (low, high), ...}`` that
+            replaces some ranges of a named set (test suites use it).
         seed (int): master seed.
         shard (tuple[int, int]): ``(i, n)``: generate the i-th of n shards.
         chunk (int | None): vectors per job (one flowgraph branch, one parameter draw);
@@ -176,6 +206,7 @@ class GenerationConfig:
     radio: str = "sim"
     impairments: str = "typical"
     randomize: bool = False
+    ranges: object = "v1"
     seed: int = 0
     shard: tuple = (0, 1)
     chunk: int = None
@@ -185,6 +216,7 @@ class GenerationConfig:
     loopback_mode: str = "firmware"
     sample_rate: float = contract.DEFAULT_SAMPLE_RATE
     jobs: list = field(default=None, init=False, repr=False)
+    random_ranges: dict = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         self.classes = tuple(contract.CLASSES[contract.class_index(c)] for c in self.classes)
@@ -204,6 +236,7 @@ class GenerationConfig:
             raise ValueError(f"impairments must be 'typical' or 'none', got {self.impairments!r}")
         if self.samples_per_symbol < 2:
             raise ValueError(f"samples_per_symbol must be >= 2, got {self.samples_per_symbol}")
+        self.random_ranges = resolve_ranges(self.ranges)
         self.jobs = _plan(self)
 
     @property
@@ -212,17 +245,18 @@ class GenerationConfig:
 
     def attrs(self):
         """The HDF5 attributes of the data set (DESIGN.md contract + every parameter)."""
-        from . import __version__
+        from ... import __version__
 
         generation = {
             k: v
             for k, v in asdict(self).items()
-            if k not in ("jobs", "classes", "device_args", "parallel", "workers")
+            if k not in ("jobs", "classes", "device_args", "parallel", "workers", "ranges")
         }
         generation["snr_db"] = str(self.snr_db)
         generation["shard"] = f"{self.shard[0]}/{self.shard[1]}"
         if self.randomize:
-            generation["random_ranges"] = RANDOM_RANGES
+            generation["ranges"] = self.ranges if isinstance(self.ranges, str) else "custom"
+            generation["random_ranges"] = self.random_ranges
         elif self.radio == "sim" and self.impairments == "typical":
             generation["impairment_ranges"] = TYPICAL_IMPAIRMENTS
         radio = self.radio if self.radio == "sim" else f"bladerf:{self.loopback_mode}"
@@ -268,8 +302,27 @@ def _plan(cfg):
 
 
 def _uniform(rng, name, ranges):
-    lo, hi = ranges[name]
+    """A draw from ranges[name]: uniform, or log-uniform for (low, high, "log")."""
+    lo, hi, *scale = ranges[name]
+    if scale == ["log"]:
+        return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     return float(rng.uniform(lo, hi))
+
+
+def _uniform_outside(rng, name, gap, ranges):
+    """A uniform draw from ranges[name] leaving out the interval ``gap`` (None: no gap)."""
+    lo, hi = ranges[name][:2]
+    if gap is None:
+        return float(rng.uniform(lo, hi))
+    g0, g1 = max(lo, gap[0]), min(hi, gap[1])
+    u = rng.uniform(lo, hi - (g1 - g0))
+    return float(u if u < g0 else u + (g1 - g0))
+
+
+def _oversample(rng, ranges):
+    """An OFDM resampling factor p / OVERSAMPLE_DENOMINATOR >= 1 from ranges["ofdm_oversample"]."""
+    q = OVERSAMPLE_DENOMINATOR
+    return max(q, round(_uniform(rng, "ofdm_oversample", ranges) * q)) / q
 
 
 def _pow2(rng, lo, hi):
@@ -286,23 +339,28 @@ def draw_job_params(cfg, job, rng):
     name = contract.CLASSES[job.label]
     rec = {k: (-1 if np.dtype(t).kind == "i" else math.nan) for k, t in PARAM_DTYPES.items()}
     src = {"modulation": name}
+    ranges = cfg.random_ranges
     sps = cfg.samples_per_symbol
+    oversample = 1.0
     if cfg.randomize:
-        sps = _uniform(rng, "samples_per_symbol", RANDOM_RANGES)
+        sps = _uniform(rng, "samples_per_symbol", ranges)
     if name == "OFDM":
-        fft = int(_pow2(rng, *RANDOM_RANGES["ofdm_fft_len"])) if cfg.randomize else 64
-        cp_frac = _pow2(rng, *RANDOM_RANGES["ofdm_cp_fraction"]) if cfg.randomize else 0.25
-        occupied = _uniform(rng, "ofdm_occupied", RANDOM_RANGES) if cfg.randomize else 52 / 64
+        fft = int(_pow2(rng, *ranges["ofdm_fft_len"])) if cfg.randomize else 64
+        cp_frac = _pow2(rng, *ranges["ofdm_cp_fraction"]) if cfg.randomize else 0.25
+        occupied = _uniform(rng, "ofdm_occupied", ranges) if cfg.randomize else 52 / 64
         cp = int(fft * cp_frac)
+        if cfg.randomize and "ofdm_oversample" in ranges:
+            oversample = _oversample(rng, ranges)
         src.update(ofdm_fft_len=fft, ofdm_cp_len=cp, ofdm_occupied=occupied)
-        rec.update(ofdm_fft_len=fft, ofdm_cp_len=cp, ofdm_occupied=occupied)
+        rec.update(ofdm_fft_len=fft, ofdm_cp_len=cp, ofdm_occupied=occupied,
+                   ofdm_oversample=oversample)  # fmt: skip
     else:
         src["samples_per_symbol"] = sps
         rec["samples_per_symbol"] = sps
     if name in SINGLE_CARRIER_PULSED and cfg.randomize:
         pulse = dsp.PULSES[int(rng.integers(len(dsp.PULSES)))]
-        src.update(pulse=pulse, excess_bw=_uniform(rng, "excess_bw", RANDOM_RANGES))
-        src["bt"] = _uniform(rng, "bt", RANDOM_RANGES)
+        src.update(pulse=pulse, excess_bw=_uniform(rng, "excess_bw", ranges))
+        src["bt"] = _uniform(rng, "bt", ranges)
     elif name in SINGLE_CARRIER_PULSED:
         pulse = "rect" if name == "OOK" else "rrc"
     if name in SINGLE_CARRIER_PULSED:
@@ -312,17 +370,21 @@ def draw_job_params(cfg, job, rng):
         if pulse == "gaussian":
             rec["bt"] = src["bt"]
     if name in ("GFSK", "GMSK"):
-        src["bt"] = _uniform(rng, "bt", RANDOM_RANGES) if cfg.randomize else 0.35
+        src["bt"] = _uniform(rng, "bt", ranges) if cfg.randomize else 0.35
         rec["bt"] = src["bt"]
     if name == "GFSK":
-        src["mod_index"] = _uniform(rng, "mod_index", RANDOM_RANGES) if cfg.randomize else 1.0
+        src["mod_index"] = (
+            _uniform_outside(rng, "mod_index", ranges.get("mod_index_gap"), ranges)
+            if cfg.randomize
+            else 1.0
+        )
         rec["mod_index"] = src["mod_index"]
     if name == "GMSK":
         rec["mod_index"] = 0.5
     src["seed"] = int(rng.integers(2**31 - 1))
 
     imp = {"phase": float(rng.uniform(0, 2 * np.pi))}
-    ranges = RANDOM_RANGES if cfg.randomize else TYPICAL_IMPAIRMENTS
+    ranges = ranges if cfg.randomize else TYPICAL_IMPAIRMENTS
     if cfg.randomize or (cfg.radio == "sim" and cfg.impairments == "typical"):
         for key in ("freq_offset", "timing_drift_ppm", "phase_noise_std"):
             imp[key] = _uniform(rng, key, ranges)
@@ -340,7 +402,7 @@ def draw_job_params(cfg, job, rng):
     rec["dc_offset_re"] = imp.get("dc_offset", 0j).real
     rec["dc_offset_im"] = imp.get("dc_offset", 0j).imag
     rec["job"] = job.index
-    symbol_len = (fft + cp) if name == "OFDM" else int(math.ceil(sps))
+    symbol_len = math.ceil((fft + cp) * oversample) if name == "OFDM" else int(math.ceil(sps))
     return src, imp, rec, symbol_len
 
 
@@ -358,174 +420,3 @@ def vector_starts(n, length, symbol_len, rng):
 
 
 # --------------------------------------------------------------------------- flowgraphs
-
-
-class _Run:
-    """One flowgraph running a batch of jobs side by side."""
-
-    def __init__(self, cfg, batch):
-        from .loopback import loopback
-        from .mod_source import mod_source
-        from .rfml_python import capture_sink  # the C++ block, built
-
-        self.tb = gr.top_block("rfml_generation")
-        self.items, self.blocks = [], []
-        for job in batch:
-            rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(job.index,)))
-            src_kw, imp_kw, rec, symbol_len = draw_job_params(cfg, job, rng)
-            starts, total = vector_starts(job.n, cfg.length, symbol_len, rng)
-            if cfg.radio == "sim":
-                # The source ends just past what the capture needs (nothing is made in
-                # vain); the drift takes 1 + ppm*1e-6 outputs per input.
-                ppm = imp_kw.get("timing_drift_ppm", 0.0)
-                src_kw["max_samples"] = math.ceil(total / (1 + ppm * 1e-6)) + 16
-            if cfg.radio == "bladerf":
-                imp_kw = {
-                    "seed": imp_kw["seed"],
-                    "device_args": cfg.device_args,
-                    "loopback_mode": cfg.loopback_mode,
-                    "sample_rate": cfg.sample_rate,
-                }
-            src = mod_source(**src_kw)
-            lb = loopback(radio=cfg.radio, **imp_kw)
-            sink = capture_sink(starts.tolist(), cfg.length)
-            self.tb.connect(src, lb, sink)
-            self.blocks += [src, lb]  # Python blocks must outlive the run
-            self.items.append((job, rng, rec, starts, sink))
-
-    def start(self):
-        self.tb.start()
-        return self
-
-    def finish(self, cfg):
-        """Waits for the flowgraph; returns [(job, clean (n, L), snr (n,), params)]."""
-        self.tb.wait()
-        out = []
-        for job, rng, rec, starts, sink in self.items:
-            if sink.position() < sink.total():
-                raise RuntimeError(
-                    f"job {job.index} ({contract.CLASSES[job.label]}): the flowgraph stopped "
-                    f"after {sink.position()} of {sink.total()} samples"
-                )
-            clean = sink.vectors()
-            if job.snr is None:
-                snr = rng.uniform(cfg.snr_db.low, cfg.snr_db.high, size=job.n)
-            else:
-                snr = np.full(job.n, job.snr)
-            params = {k: np.full(job.n, v, dtype=PARAM_DTYPES[k]) for k, v in rec.items()}
-            params["start"] = starts
-            out.append((job, rng, clean, snr.astype(np.float32), params))
-        return out
-
-
-def _add_noise(items, pool=None):
-    """Adds the noise to a batch's captured vectors, job by job (in ``pool`` when given:
-    the C++ kernel releases the GIL).
-
-    Returns:
-        dict: ``row`` (first row), ``iq`` and ``clean`` float32 (n, 2, L), ``label`` (n,),
-        ``snr`` (n,), ``params`` {name: (n,)}, ``invalid`` and ``samples`` (captured).
-    """
-    from .rfml_python import add_awgn_planar, gaussian_rng  # the C++ kernel, built
-
-    jobs = [item[0] for item in items]
-    n, length = sum(j.n for j in jobs), items[0][2].shape[1]
-    iq = np.empty((n, 2, length), np.float32)
-    clean = np.empty((n, 2, length), np.float32)
-    rows = np.cumsum([0] + [j.n for j in jobs])
-
-    def noisy(k):
-        job, rng, vectors, snr, _ = items[k]
-        noise_rng = gaussian_rng(int(rng.integers(2**63)))
-        a, b = rows[k], rows[k + 1]
-        return add_awgn_planar(vectors, snr, noise_rng, iq=iq[a:b], clean=clean[a:b])[2]
-
-    invalid = list((pool.map if pool else map)(noisy, range(len(items))))
-    return {
-        "row": jobs[0].row,
-        "iq": iq,
-        "clean": clean,
-        "label": np.concatenate([np.full(j.n, j.label, dtype=np.int64) for j in jobs]),
-        "snr": np.concatenate([item[3] for item in items]),
-        "params": {k: np.concatenate([item[4][k] for item in items]) for k in PARAM_DTYPES},
-        "invalid": sum(invalid),
-        "samples": sum(int(item[4]["start"][-1]) + length for item in items),
-    }
-
-
-def _run_batch(cfg, batch):
-    """Runs one flowgraph batch and adds the noise (in a worker process)."""
-    return _add_noise(_Run(cfg, batch).start().finish(cfg))
-
-
-def _batches_in_process(cfg, batches):
-    """Yields each batch's results. Two flowgraphs run at a time (C++ blocks only, a
-    thread each), so the cores stay busy while the branches of one finish; meanwhile the
-    previous batch's noise is added (the kernel releases the GIL, two threads) and the
-    next flowgraph is built."""
-    with ThreadPoolExecutor(max_workers=3) as pool:  # a batch's task and two of its jobs
-        running = deque(_Run(cfg, batch).start() for batch in batches[:2])
-        for b in range(len(batches)):
-            results = running.popleft().finish(cfg)
-            noisy = pool.submit(_add_noise, results, pool)
-            if b + 2 < len(batches):
-                running.append(_Run(cfg, batches[b + 2]).start())
-            yield noisy.result()
-
-
-def _batches_in_workers(cfg, batches):
-    """Yields each batch's results, in order, from ``cfg.workers`` processes (at most two
-    batches per worker in flight)."""
-    context = multiprocessing.get_context("spawn")  # no fork of a process with GR threads
-    with ProcessPoolExecutor(cfg.workers, mp_context=context) as pool:
-        window = deque()
-        for batch in batches:
-            window.append(pool.submit(_run_batch, cfg, batch))
-            if len(window) >= 2 * cfg.workers:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
-
-
-def generate(cfg, out_path, progress=None):
-    """Generates the data set ``cfg`` into ``out_path`` (gr-rfml HDF5).
-
-    Args:
-        cfg (GenerationConfig): what to generate.
-        out_path (str | Path): the HDF5 file to write (overwritten).
-        progress (callable | None): called with the number of vectors finished.
-
-    Returns:
-        dict: ``vectors``, ``samples`` (captured, incl. gaps and warm-up) and
-        ``invalid`` (vectors that had zero power or NaN; stored as zeros).
-
-    A run that fails (or is interrupted) removes its partial file and re-raises.
-    """
-    parallel = 1 if cfg.radio == "bladerf" else cfg.parallel
-    batches = [cfg.jobs[i : i + parallel] for i in range(0, len(cfg.jobs), parallel)]
-    stats = {"vectors": 0, "samples": 0, "invalid": 0}
-    writer = DatasetWriter(
-        out_path, cfg.n_vectors, cfg.length, contract.CLASSES, cfg.attrs(), PARAM_DTYPES
-    )
-    # One radio cannot serve several processes; small jobs are not worth starting them.
-    in_workers = cfg.workers > 1 and cfg.radio == "sim" and len(batches) > cfg.workers
-    source = (_batches_in_workers if in_workers else _batches_in_process)(cfg, batches)
-    try:
-        with writer:
-            _write_batches(cfg, source, writer, stats, progress)
-    except BaseException:
-        Path(out_path).unlink(missing_ok=True)
-        raise
-    return stats
-
-
-def _write_batches(cfg, source, writer, stats, progress):
-    for r in source:
-        # the jobs of a batch are consecutive rows: one write per data set
-        writer.write(r["row"], r["iq"], r["clean"], r["label"], r["snr"], r["params"])
-        n = len(r["label"])
-        stats["vectors"] += n
-        stats["samples"] += r["samples"]
-        stats["invalid"] += r["invalid"]
-        if progress:
-            progress(n)

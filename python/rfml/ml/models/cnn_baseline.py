@@ -8,10 +8,13 @@ other classifiers, so the comparison is made on the same inputs.
 
 from torch import nn
 
-from .contract import CLASSES, DEFAULT_VECTOR_LENGTH
-from .tsnet import normalize_power
+from ..contract import DEFAULT_VECTOR_LENGTH
+from ..signal import normalize_power
+from . import fit_stage, from_preset
 
-KIND = "baseline"
+KIND = "cnn_baseline"
+ROLE = "classifier"
+ALIASES = ("baseline",)  # the kind name of cards written before models/ existed
 
 PRESETS = {
     "tiny": dict(widths=(8, 8, 16, 16, 16), kernel=5),
@@ -65,14 +68,13 @@ class CnnBaseline(nn.Module):
 
 
 def build(preset="small", n_classes=None, vector_length=DEFAULT_VECTOR_LENGTH, **overrides):
-    """A CnnBaseline from a preset name, with any size overridden by keyword
-    (``n_classes`` defaults to the six classes of ``contract.CLASSES``)."""
-    n_classes = len(CLASSES) if n_classes is None else int(n_classes)
-    if preset not in PRESETS:
-        raise ValueError(f"unknown baseline preset {preset!r}: choose one of {', '.join(PRESETS)}")
-    return CnnBaseline(
-        n_classes=n_classes,
-        vector_length=vector_length,
-        preset=preset,
-        **{**PRESETS[preset], **overrides},
-    )
+    """A CnnBaseline from a preset name, with any size overridden by keyword."""
+    return from_preset(CnnBaseline, PRESETS, KIND, preset, n_classes, vector_length, overrides)
+
+
+STAGES = {"fit": fit_stage()}
+
+ARCHITECTURE = (
+    "plain 1-D CNN: five convolution / batch norm / ReLU / max-pool 2 layers, "
+    "flatten, one dense layer."
+)

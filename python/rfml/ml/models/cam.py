@@ -13,10 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .contract import CLASSES, DEFAULT_VECTOR_LENGTH
-from .tsnet import normalize_power
+from ..contract import DEFAULT_VECTOR_LENGTH
+from ..recipes import CLASSIFIER_TESTS, Recipe, Step
+from ..signal import normalize_power
+from . import fit_stage, from_preset
 
 KIND = "cam"
+ROLE = "classifier"
 
 PRESETS = {
     # widths of the convolution layers; a max-pool of 2 follows each of the first `pools`.
@@ -93,14 +96,22 @@ class CamNet(nn.Module):
 
 
 def build(preset="small", n_classes=None, vector_length=DEFAULT_VECTOR_LENGTH, **overrides):
-    """A CamNet from a preset name, with any size overridden by keyword
-    (``n_classes`` defaults to the six classes of ``contract.CLASSES``)."""
-    n_classes = len(CLASSES) if n_classes is None else int(n_classes)
-    if preset not in PRESETS:
-        raise ValueError(f"unknown CAM preset {preset!r}: choose one of {', '.join(PRESETS)}")
-    return CamNet(
-        n_classes=n_classes,
-        vector_length=vector_length,
-        preset=preset,
-        **{**PRESETS[preset], **overrides},
+    """A CamNet from a preset name, with any size overridden by keyword."""
+    return from_preset(CamNet, PRESETS, KIND, preset, n_classes, vector_length, overrides)
+
+
+STAGES = {"fit": fit_stage()}
+
+ARCHITECTURE = (
+    "GAP CNN: convolution / batch norm / ReLU layers (max-pool 2 after the first "
+    "`pools`), global average pooling, one linear layer; cam(x) = sum_k w_ck f_k(x) "
+    "linearly upsampled to the input length."
+)
+
+RECIPES = {
+    "cam_small": Recipe(
+        train=("train_rand", "train_nom"),
+        steps=(Step("cam_small", KIND, "fit", budget_min=8.0, epochs=50, lr=2e-3),),
+        tests=CLASSIFIER_TESTS[:1],
     )
+}

@@ -1,0 +1,253 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`rfml train reproduce [NAME ...]`: remake shipped checkpoints from their recipes.
+
+    rfml train reproduce                 # every recipe (`rfml train list` names them)
+    rfml train reproduce tsddae_small [--out-dir python/rfml/weights] [--work-dir out/shipped]
+    rfml train shipped                   # the same as `reproduce tsddae_small cam_small`
+
+For each recipe (``RECIPES`` of the model modules, :mod:`gnuradio.rfml.ml.recipes`), in order,
+each step skipped when its output is already in ``--work-dir`` (so an interrupted run
+resumes, mid-stage too; ``--fresh`` starts over):
+
+1. generates the data sets the recipe names, with their seeds (our generator, sim loopback);
+2. runs the training steps (the last one is the shipped checkpoint) and the comparison
+   models (trained on the same data);
+3. scores all of them on the recipe's test sets (a test set of a model that is not a
+   classifier is scored by its own evaluation);
+4. runs the few-label comparison when the recipe has one;
+5. writes ``NAME.safetensors`` + card (with the recipe, every figure and the command) to
+   ``--out-dir`` and the plots to ``--docs-dir``.
+
+``--size-scale`` and ``--budget-scale`` shrink the data and the time budgets (tests use
+them with ``--preset tiny``); the shipped files come from the defaults.
+"""
+
+import argparse
+import json
+import shlex
+import shutil
+import time
+from pathlib import Path
+
+SHIPPED_ALIAS = ("tsddae_small", "cam_small")
+# The options of this group (left out of the command line a single stage records).
+OPTIONS = ("out_dir", "work_dir", "docs_dir", "size_scale", "budget_scale", "data_only")
+
+
+def add_arguments(p):
+    """The options of `rfml train reproduce` (added to `rfml train`'s parser)."""
+    g = p.add_argument_group("reproduce")
+    g.add_argument("--out-dir", default="python/rfml/weights", help="shipped files (%(default)s)")
+    g.add_argument("--work-dir", default="out/shipped", help="data and interim files (%(default)s)")
+    g.add_argument("--docs-dir", default="docs", help="plots for the docs (%(default)s)")
+    g.add_argument("--size-scale", type=float, default=1.0, help="scale the data sets")
+    g.add_argument("--budget-scale", type=float, default=1.0, help="scale the time budgets")
+    g.add_argument("--data-only", action="store_true", help="generate the data sets and stop")
+
+
+def command(args, names):
+    """The documented command line of this run."""
+    words = ["rfml", "train", "reproduce", *names]
+    words += ["--out-dir", str(args.out_dir), "--work-dir", str(args.work_dir)]
+    words += ["--docs-dir", str(args.docs_dir)]
+    for key, default in (("preset", "small"), ("size_scale", 1.0), ("budget_scale", 1.0),
+                         ("device", "auto")):  # fmt: skip
+        if getattr(args, key) != default:
+            words += ["--" + key.replace("_", "-"), str(getattr(args, key))]
+    return shlex.join(words)
+
+
+def _say(text):
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def generate_data(args, work, recipe):
+    """Generate the recipe's missing data files; returns {name: path}."""
+    from tqdm.auto import tqdm
+
+    from ..flowgraphs.generation import GenerationConfig, generate
+
+    paths = {}
+    for name in recipe.data_needed():
+        path = work / f"{name}.h5"
+        paths[name] = path
+        if path.is_file():
+            continue
+        spec = dict(recipe.data_sets[name])
+        spec["per_class"] = max(1, round(spec["per_class"] * args.size_scale))
+        cfg = GenerationConfig(length=recipe.vector_length, workers=max(1, args.threads), **spec)
+        _say(f"generating {path} ({cfg.n_vectors} vectors)")
+        partial = path.with_suffix(".partial.h5")  # renamed when complete
+        with tqdm(total=cfg.n_vectors, desc=name, unit="vec", disable=args.quiet) as bar:
+            generate(cfg, partial, progress=lambda n, bar=bar: bar.update(n - bar.n))
+        partial.replace(path)
+    return paths
+
+
+def _step_args(args, recipe, step, paths, work):
+    """The `rfml train KIND STAGE` namespace of one step."""
+    return argparse.Namespace(
+        kind=step.kind, stage=[step.stage], data=[str(paths[n]) for n in recipe.train],
+        out=str(work / f"{step.name}.safetensors"),
+        init=str(work / f"{step.init}.safetensors") if step.init else None, test=None,
+        preset=args.preset, device=args.device, epochs=step.epochs, batch_size=step.batch_size,
+        lr=step.lr, weight_decay=0.01, budget_min=step.budget_min * args.budget_scale,
+        val_fraction=recipe.val_fraction, max_vectors=None, labels=None, record_into=None,
+        seed=recipe.seed, threads=args.threads, no_amp=args.no_amp, fresh=False,
+        quiet=args.quiet,
+    )  # fmt: skip
+
+
+def run_steps(args, work, recipe, paths, steps):
+    """Train every step whose checkpoint is not in the work dir yet."""
+    from ..ml import checkpoint
+    from ..ml.train import clear_resume
+    from .train import train_stage
+
+    for step in steps:
+        out = work / f"{step.name}.safetensors"
+        if out.is_file():
+            _say(f"{out} exists: kept")
+            continue
+        sargs = _step_args(args, recipe, step, paths, work)
+        _say(f"training {step.kind} {step.stage} ({sargs.budget_min:.1f} min budget)")
+        model, card = train_stage(sargs, step.kind, step.stage)
+        checkpoint.save(model, card, out)
+        clear_resume(out)
+        _say(f"{step.name}: {card['training']['seconds']:.0f} s, wrote {out}")
+
+
+def evaluate_steps(work, recipe, paths, steps):
+    """{step name: {test name: report}} of classifier steps on the recipe's tests."""
+    from ..ml import checkpoint, evaluation, loading, models
+    from ..ml.signal import shift_frequency
+
+    out, loaded = {}, {}
+    for step in steps:
+        if models.get(step.kind).ROLE != "classifier":
+            continue
+        model, card = checkpoint.load(work / f"{step.name}.safetensors")
+        out[step.name] = {}
+        for test in recipe.tests:
+            if test.data not in loaded:
+                loaded[test.data] = loading.load_data(paths[test.data])
+            ds = loaded[test.data]
+            if test.freq_offset:
+                ds = _with_iq(ds, shift_frequency(ds.iq, test.freq_offset))
+            report, _ = evaluation.evaluate(model, ds, card["classes"])
+            report["data"] = loading.data_description(paths[test.data], ds)
+            report["freq_offset"] = test.freq_offset
+            out[step.name][test.name] = report
+            _say(f"{step.name:20s} {test.name:20s} accuracy {100 * report['accuracy']:.2f}%")
+    return out
+
+
+def _with_iq(ds, iq):
+    import copy
+
+    out = copy.copy(ds)
+    out.iq = iq
+    return out
+
+
+def few_labels(args, work, recipe, paths, kind):
+    """The recipe's few-label comparison (cached in the work dir as JSON)."""
+    from .train import few_labels as run_few_labels
+
+    spec = recipe.few_labels
+    cache = work / f"few_labels_{spec.init}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    fargs = argparse.Namespace(
+        data=[str(paths[spec.pool])], test=str(paths[spec.test]),
+        init=str(work / f"{spec.init}.safetensors"), labels=",".join(map(str, spec.counts)),
+        epochs=spec.epochs, lr=spec.lr, budget_min=spec.minutes * args.budget_scale,
+        max_vectors=None, record_into=None, seed=recipe.seed, quiet=args.quiet,
+        device=args.device,
+    )  # fmt: skip
+    summary = run_few_labels(fargs, kind)
+    cache.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def write_outputs(args, work, name, recipe, reports, few, names):
+    """The shipped checkpoint with its full card, and the plots."""
+    from ..flowgraphs.generation import RANDOM_RANGES
+    from ..ml import checkpoint, evaluation, plots
+
+    out_dir, docs = Path(args.out_dir), Path(args.docs_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    docs.mkdir(parents=True, exist_ok=True)
+    last = recipe.steps[-1]
+    src = work / f"{last.name}.safetensors"
+    card = checkpoint.read_card(src)
+    card["stage_command"] = card.get("command")
+    card["command"] = command(args, names)
+    card["recipe"] = {"name": name, **recipe.as_card()}
+    card["random_ranges"] = {k: list(v) for k, v in RANDOM_RANGES.items()}
+    card["size_scale"], card["budget_scale"] = args.size_scale, args.budget_scale
+    card["training_seconds"] = {
+        s.name: checkpoint.read_card(work / f"{s.name}.safetensors")["training"]["seconds"]
+        for s in recipe.steps + recipe.compare
+        if (work / f"{s.name}.safetensors").is_file()
+    }
+    metrics = card.setdefault("metrics", {})
+    for test, r in reports.get(last.name, {}).items():
+        metrics[test] = evaluation.summary(r)
+        for other in recipe.compare:
+            if test in reports.get(other.name, {}):
+                metrics[test][other.kind] = evaluation.summary(reports[other.name][test])
+    if few is not None:
+        metrics["few_labels"] = few
+    dst = out_dir / f"{name}.safetensors"
+    shutil.copyfile(src, dst)
+    checkpoint.write_card(dst, card)
+    _say(f"wrote {dst} and {checkpoint.card_path(dst)}")
+    if last.name not in reports or "nominal" not in reports[last.name]:
+        return
+    curves = {s.kind: reports[s.name]["nominal"] for s in (last, *recipe.compare)
+              if "nominal" in reports.get(s.name, {})}  # fmt: skip
+    written = [plots.accuracy_vs_snr({k: r["per_snr"] for k, r in curves.items()},
+                                     docs / f"{name}_accuracy_vs_snr.png",
+                                     title=f"{name}: nominal test set (fresh seed)")]  # fmt: skip
+    r = reports[last.name]["nominal"]
+    for snr, counts in r["confusion_at"].items():
+        written.append(plots.confusion_matrix(counts, r["classes"],
+                                              docs / f"{name}_confusion_{snr}dB.png",
+                                              f"{name} at {snr} dB"))  # fmt: skip
+    _say("plots: " + ", ".join(str(p) for p in written))
+
+
+def run(args):
+    """`rfml train reproduce [NAME ...]` (and `rfml train shipped`)."""
+    from ..ml import models
+
+    recipes = models.recipes()
+    names = list(args.stage) or (list(SHIPPED_ALIAS) if args.kind == "shipped" else sorted(recipes))
+    unknown = [n for n in names if n not in recipes]
+    if unknown:
+        raise ValueError(
+            f"no recipe {', '.join(unknown)}: choose from {', '.join(sorted(recipes))}"
+        )
+    work = Path(args.work_dir)
+    if args.fresh and work.is_dir():
+        for p in work.glob("*"):
+            if p.suffix in (".safetensors", ".json"):
+                p.unlink()
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    for name in names:
+        kind, recipe = recipes[name]
+        paths = generate_data(args, work, recipe)
+        if args.data_only:
+            continue
+        run_steps(args, work, recipe, paths, recipe.steps)
+        reports = evaluate_steps(work, recipe, paths, recipe.steps[-1:])
+        write_outputs(args, work, name, recipe, reports, None, names)
+        if recipe.compare or recipe.few_labels:
+            run_steps(args, work, recipe, paths, recipe.compare)
+            reports.update(evaluate_steps(work, recipe, paths, recipe.compare))
+            few = few_labels(args, work, recipe, paths, kind) if recipe.few_labels else None
+            write_outputs(args, work, name, recipe, reports, few, names)
+    _say(f"done in {time.perf_counter() - t0:.0f} s")
+    return 0
