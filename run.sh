@@ -87,7 +87,11 @@ build_module() {
     pydir="$(find "$PREFIX/lib" -maxdepth 3 -type d \( -name site-packages -o -name dist-packages \) 2>/dev/null | head -n1)"
     # A file moved or removed in the source must not linger in the installed package.
     [ -n "$pydir" ] && rm -rf "$pydir/gnuradio/rfml"
+    rm -f "$PREFIX/share/gnuradio/grc/blocks/"rfml_*.block.yml
     cmake --install "$BUILD" >/dev/null
+    # cmake gives installed files their sources' times, and GRC's block cache trusts an entry
+    # made after a file's time: a changed definition would not be read again.
+    touch "$PREFIX/share/gnuradio/grc/blocks/"rfml_*.block.yml
     pydir="$(find "$PREFIX/lib" -maxdepth 3 -type d \( -name site-packages -o -name dist-packages \) | head -n1)"
     export PYTHONPATH="$pydir${PYTHONPATH:+:$PYTHONPATH}"
     export GRC_BLOCKS_PATH="$PREFIX/share/gnuradio/grc/blocks"

@@ -13,18 +13,17 @@ from ..ml import sigmf
 from ..ml.contract import CLASSES, class_index
 
 
-def write_capture_meta(out, *, modulation, snr_db, sample_rate, vector_length, radio,
-                       loopback_mode=""):  # fmt: skip
+def write_capture_meta(out, *, source, loopback, snr_db, sample_rate, vector_length):
     """Writes ``out``'s ``.sigmf-meta`` for the samples already in its ``.sigmf-data``.
 
     Args:
         out (str | Path): the recording (base name, or either SigMF file).
-        modulation (str): the class transmitted.
+        source (mod_source): the flowgraph's source (its ``modulation`` is the class).
+        loopback (loopback): the flowgraph's loopback (its ``radio``, and with a BladeRF its
+            ``loopback_mode``).
         snr_db (float): the SNR of every vector.
         sample_rate (float): Hz.
         vector_length (int): samples per vector over which the SNR holds.
-        radio (str): "sim" or "bladerf".
-        loopback_mode (str): the BladeRF loopback mode (radio="bladerf").
 
     Returns:
         Path of the ``.sigmf-meta`` file.
@@ -36,8 +35,9 @@ def write_capture_meta(out, *, modulation, snr_db, sample_rate, vector_length, r
             "nothing to describe; check its log for the first error"
         )
     n = data.stat().st_size // 8  # cf32_le
-    name = CLASSES[class_index(modulation)]
-    radio_name = "sim" if radio == "sim" else f"bladerf:{loopback_mode}"
+    name = CLASSES[class_index(source.modulation)]
+    radio = loopback.radio
+    radio_name = "sim" if radio == "sim" else f"bladerf:{loopback.loopback_mode}"
     annotation = {
         "core:sample_start": 0,
         "core:sample_count": n - n % int(vector_length),
