@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from gnuradio import blocks, gr
 from gnuradio.rfml.apps.__main__ import main as rfml_main
-from gnuradio.rfml.flowgraphs import classification_demo
 from gnuradio.rfml.ml import checkpoint
 from gnuradio.rfml.ml.contract import CLASSES
 
@@ -23,20 +22,6 @@ def shipped_weights():
     if missing:
         pytest.fail(f"shipped weights not installed: {', '.join(missing)}; they come from "
                     "python/rfml/weights/ with ./run.sh setup", pytrace=False)  # fmt: skip
-
-
-def test_class_cycler_takes_whole_segments_in_turn():
-    tb = gr.top_block()
-    sources = [blocks.vector_source_c([complex(k)] * 4096, True) for k in range(3)]
-    cycler = classification_demo.class_cycler(3, 100)
-    head = blocks.head(gr.sizeof_gr_complex, 1000)
-    sink = blocks.vector_sink_c()
-    for k, s in enumerate(sources):
-        tb.connect(s, (cycler, k))
-    tb.connect(cycler, head, sink)
-    tb.run()
-    got = np.real(sink.data()).astype(int)
-    assert list(got) == [(i // 100) % 3 for i in range(1000)]
 
 
 def test_demo_classifies_every_vector(tmp_path, capsys, shipped_weights):

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The realtime classification display: its flowgraph (class switch, truth tags, probe), its
-bookkeeping, its controls, and `rfml display --screenshot` keeping up with 1 MS/s."""
+"""The realtime classification display: its flowgraph (truth tags, probe), its bookkeeping,
+its controls, and `rfml display --screenshot` keeping up with 1 MS/s."""
 
 import json
 import os
@@ -23,30 +23,6 @@ def qt_app():
     from gnuradio.rfml.gui import cam_view
 
     return cam_view.ensure_gui()
-
-
-def test_class_switch_changes_class_on_vector_boundaries():
-    tb = gr.top_block()
-    sources = [blocks.vector_source_c([complex(k)] * 1000, True) for k in range(3)]
-    switch = display_chain.class_switch(("A", "B", "C"), align=100, selected=1)
-    head = blocks.head(gr.sizeof_gr_complex, 5000)
-    sink = blocks.vector_sink_c()
-    for k, s in enumerate(sources):
-        tb.connect(s, (switch, k))
-    tb.connect(switch, head, sink)
-    tb.start()
-    while head.nitems_written(0) < 1000:
-        time.sleep(0.001)
-    switch.set_selected(2)
-    tb.wait()
-    got = np.real(sink.data()).astype(int)
-    change = int(np.flatnonzero(got != 1)[0])
-    assert change % 100 == 0 and set(got[change:]) == {2}  # one vector boundary, then C
-    tags = [(t.offset, pmt.symbol_to_string(t.value)) for t in sink.tags()
-            if pmt.symbol_to_string(t.key) == display_chain.CLASS_TAG_KEY]  # fmt: skip
-    assert tags == [(0, "B"), (change, "C")]
-    with pytest.raises(ValueError, match="class index 3 out of range 0..2"):
-        switch.set_selected(3)
 
 
 def test_probe_joins_decisions_with_tagged_truth_and_snr():

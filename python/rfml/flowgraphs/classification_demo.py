@@ -4,11 +4,11 @@
 
 Per SNR the flowgraph is::
 
-    mod_source x 6 -> class cycler -> loopback(sim) -> awgn_snr -> stream_to_vector -> head
-        -> tsddae_classifier --(messages)--> message_debug
-                             \\-> cam_sink (widget or PNG files)
+    mod_source x 6 -> class_switch (round robin) -> loopback(sim) -> awgn_snr
+        -> stream_to_vector -> head -> tsddae_classifier --(messages)--> message_debug
+                                                     \\-> cam_sink (widget or PNG files)
 
-The cycler passes ``per_class`` whole vectors of each class in turn, so the true class of
+The switch passes ``per_class`` whole vectors of each class in turn, so the true class of
 the vector starting at sample ``offset`` is ``classes[(offset // L) // per_class]``; the
 simulated loopback is kept rate-preserving (no timing drift) so that this holds exactly.
 """
@@ -24,48 +24,13 @@ import pmt
 from gnuradio import blocks, gr
 
 from ..ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH
+from .class_switch import class_switch
 
 # The sim loopback's impairments in the demo: a small carrier offset, phase noise, IQ
 # imbalance and DC offset, no timing drift (which would move vectors off the class cycle).
 DEMO_IMPAIRMENTS = dict(
     freq_offset=2e-4, phase_noise_std=1e-3, iq_gain_db=0.2, iq_phase_deg=1.0, dc_offset=0.01
 )
-
-
-class class_cycler(gr.basic_block):
-    """Passes ``segment`` samples of input 0, then of input 1, ... round robin.
-
-    Only the selected input is consumed; the others wait with full buffers, so each source
-    continues where it stopped.
-
-    Args:
-        n_inputs (int): number of complex inputs.
-        segment (int): samples taken from one input before moving to the next.
-    """
-
-    def __init__(self, n_inputs, segment):
-        gr.basic_block.__init__(
-            self, name="class_cycler", in_sig=[np.complex64] * int(n_inputs),
-            out_sig=[np.complex64],
-        )  # fmt: skip
-        self.n_inputs = int(n_inputs)
-        self.segment = int(segment)
-        self._current = 0
-        self._left = self.segment
-
-    def forecast(self, noutput_items, ninputs):
-        return [noutput_items if i == self._current else 0 for i in range(ninputs)]
-
-    def general_work(self, input_items, output_items):
-        i = self._current
-        n = min(len(output_items[0]), len(input_items[i]), self._left)
-        output_items[0][:n] = input_items[i][:n]
-        self.consume(i, n)
-        self._left -= n
-        if self._left == 0:
-            self._current = (i + 1) % self.n_inputs
-            self._left = self.segment
-        return n
 
 
 @dataclass
@@ -136,7 +101,7 @@ class demo_flowgraph(gr.top_block):
         self.n_vectors = per_class * len(classes)
         seeds = np.random.default_rng(seed).integers(1, 2**31 - 1, size=len(classes) + 2)
         self.sources = [mod_source(c, seed=int(s)) for c, s in zip(classes, seeds, strict=False)]
-        self.cycler = class_cycler(len(classes), per_class * vector_length)
+        self.switch = class_switch(classes, vector_length, cycle=per_class)
         self.loopback = loopback(radio="sim", seed=int(seeds[-2]), **DEMO_IMPAIRMENTS)
         self.awgn = awgn_snr(snr_db=snr_db, vector_length=vector_length, seed=int(seeds[-1]))
         self.to_vector = blocks.stream_to_vector(gr.sizeof_gr_complex, vector_length)
@@ -144,8 +109,8 @@ class demo_flowgraph(gr.top_block):
         self.classifier = tsddae_classifier(model_path, vector_length, batch_size, device)
         self.debug = blocks.message_debug()
         for i, src in enumerate(self.sources):
-            self.connect(src, (self.cycler, i))
-        self.connect(self.cycler, self.loopback, self.awgn, self.to_vector, self.head,
+            self.connect(src, (self.switch, i))
+        self.connect(self.switch, self.loopback, self.awgn, self.to_vector, self.head,
                      self.classifier)  # fmt: skip
         self.msg_connect(self.classifier, "classification", self.debug, "store")
         self.cam = None

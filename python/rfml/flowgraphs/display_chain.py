@@ -30,8 +30,8 @@ import pmt
 from gnuradio import blocks, gr
 
 from ..ml.contract import CLASSES, DEFAULT_SAMPLE_RATE, DEFAULT_VECTOR_LENGTH
+from .class_switch import CLASS_TAG_KEY, class_switch
 
-CLASS_TAG_KEY = "rfml_class"
 SNR_TAG_KEY = "rfml_snr_db"
 
 # The sim loopback's impairments in the display (as in the classification demo): a small
@@ -40,59 +40,6 @@ SNR_TAG_KEY = "rfml_snr_db"
 DISPLAY_IMPAIRMENTS = dict(
     freq_offset=2e-4, phase_noise_std=1e-3, iq_gain_db=0.2, iq_phase_deg=1.0, dc_offset=0.01
 )
-
-
-class class_switch(gr.basic_block):
-    """Passes input ``selected`` and tags the class of what it passes.
-
-    Only the selected input is consumed; the others wait with full buffers. A change of
-    ``selected`` takes effect at the next multiple of ``align`` output samples, where the tag
-    ``rfml_class`` (the class name as a symbol) is put; the first output sample is tagged
-    too. Incoming tags are not passed on.
-
-    Args:
-        classes (sequence of str): class name of each input.
-        align (int): output samples per vector; switches happen on vector boundaries.
-        selected (int): the input passed first.
-    """
-
-    def __init__(self, classes, align, selected=0):
-        gr.basic_block.__init__(
-            self, name="class_switch", in_sig=[np.complex64] * len(classes),
-            out_sig=[np.complex64],
-        )  # fmt: skip
-        self.classes = tuple(classes)
-        self.align = int(align)
-        self._key = pmt.intern(CLASS_TAG_KEY)
-        self._current = None  # the input being passed (None before the first sample)
-        self._wanted = int(selected)
-        self.set_tag_propagation_policy(gr.TPP_DONT)
-        self.set_selected(selected)
-
-    def set_selected(self, index):
-        index = int(index)
-        if not 0 <= index < len(self.classes):
-            raise ValueError(f"class index {index} out of range 0..{len(self.classes) - 1}")
-        self._wanted = index
-
-    def selected(self):
-        return self._wanted
-
-    def forecast(self, noutput_items, ninputs):
-        current = self._wanted if self._current is None else self._current
-        return [noutput_items if i == current else 0 for i in range(ninputs)]
-
-    def general_work(self, input_items, output_items):
-        written = self.nitems_written(0)
-        if (self._current is None or written % self.align == 0) and self._current != self._wanted:
-            self._current = self._wanted
-            self.add_item_tag(0, written, self._key, pmt.intern(self.classes[self._current]))
-        i = self._current
-        room = self.align - written % self.align  # up to the next vector boundary
-        n = min(len(output_items[0]), len(input_items[i]), room)
-        output_items[0][:n] = input_items[i][:n]
-        self.consume(i, n)
-        return n
 
 
 @dataclass
