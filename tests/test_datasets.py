@@ -180,12 +180,15 @@ def test_sigmf_recording_reads_as_vectors(tmp_path):
     sigmf.data_path(base).write_bytes(x.astype("<c8").tobytes())
     annotations = [
         {"core:sample_start": 100, "core:sample_count": 200, "core:label": "GFSK",
-         "rfml:snr_db": 5.0},
+         sigmf.key("snr_db"): 5.0},
         {"core:sample_start": 0, "core:sample_count": 100, "core:label": "OOK",
-         "rfml:snr_db": -5.0},
+         sigmf.key("snr_db"): -5.0},
     ]  # fmt: skip
-    meta = sigmf.write_meta(base, 1e6, annotations, **{"rfml:vector_length": 64,
-                                                        "rfml:classes": list(CLASSES)})  # fmt: skip
+    meta = sigmf.meta_path(base)
+    sigmf.write_meta(meta, sigmf.data_path(base), datatype="cf32_le", sample_rate=1e6,
+                     annotations=annotations,
+                     global_fields={sigmf.key("vector_length"): 64,
+                                    sigmf.key("classes"): list(CLASSES)})  # fmt: skip
     assert json.loads(meta.read_text())["annotations"][0]["core:label"] == "OOK"
     ds = datasets.read_dataset(meta)
     assert ds.format == "sigmf" and ds.iq.shape == (1 + 3, 2, 64)

@@ -165,3 +165,25 @@ def test_errors_name_what_to_do(files):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         rfml(["eval", "--model", str(files["dir"] / "none.safetensors"),
               "--data", str(files["test"])])  # fmt: skip
+
+
+def test_eval_suite_generates_once_and_scores(tmp_path, capsys):
+    """`rfml eval --suite boundary`: the suite is generated at the model's vector length into
+    the cache folder on first use, reused after, and scored per SNR; --data and --suite
+    exclude each other."""
+    cache, out = tmp_path / "cache", tmp_path / "suites.json"
+    argv = ["eval", "--suite", "boundary", "--cache-dir", str(cache), "--json", str(out),
+            "--device", "cpu"]  # fmt: skip
+    assert rfml(argv) == 0
+    (made,) = cache.glob("test_boundary_L1024_*.h5")
+    report = json.loads(out.read_text())["boundary"]["tsddae_small"]
+    assert set(report["per_snr"]) == {"-10", "-5", "0", "5", "10", "20"}
+    assert report["n"] == 2 * 150 * 6 and 0.3 < report["accuracy"] <= 1.0
+    stamp = made.stat().st_mtime_ns
+    capsys.readouterr()
+    assert rfml(argv) == 0
+    assert "generating" not in capsys.readouterr().out and made.stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match="one of them"):
+        rfml(["eval", "--suite", "wide", "--data", str(out)])
+    with pytest.raises(ValueError, match="unknown suite huge"):
+        rfml(["eval", "--suite", "huge", "--cache-dir", str(cache)])

@@ -1,15 +1,23 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""`rfml SUBCOMMAND ...`: dispatches to gnuradio.rfml.apps.<subcommand>.
+"""`rfml [--debug] SUBCOMMAND ...`: dispatches to gnuradio.rfml.apps.<subcommand>.
 
 Each subcommand module defines ``get_args_parser()`` (an ``argparse.ArgumentParser``
 with ``add_help=False``) and ``main(args)``; modules are imported only when used, so
 ``rfml generate`` never loads torch.
+
+As a program, every error is one line on stderr, ``rfml SUBCOMMAND: error: ...``, with
+exit code 2 for a wrong command line (argparse errors and :class:`UsageError`), 1 for a
+run that failed and 130 for Ctrl-C; ``--debug`` (anywhere on the line) shows the
+traceback instead.
 """
 
 import argparse
 import importlib
 import re
 import sys
+import traceback
+
+from . import UsageError
 
 # subcommand -> one-line description
 SUBCOMMANDS = {
@@ -24,10 +32,28 @@ SUBCOMMANDS = {
     "grc": "GNU Radio Companion with gr-rfml and torch visible (Run works for the examples)",
 }
 
+# Errors a user can cause and fix (bad files, options, missing devices): one line, no trace.
+USER_ERRORS = (ValueError, OSError, RuntimeError, MemoryError, ImportError)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``PROG: error: MESSAGE (PROG --help)``."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _version():
+    from .. import __version__
+
+    return f"rfml (gr-rfml) {__version__}"
+
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="rfml", description="gr-rfml: RF machine learning with GNU Radio."
+    parser = _Parser(prog="rfml", description="gr-rfml: RF machine learning with GNU Radio.")
+    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an error"
     )
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
     for name, help_text in SUBCOMMANDS.items():
@@ -35,13 +61,35 @@ def build_parser():
     return parser
 
 
+def _one_line(error):
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, KeyError | IndexError) or not isinstance(error, USER_ERRORS):
+        # not an error a user can fix: name it so the report is useful
+        text = f"{type(error).__name__}: {text} (internal error: rerun with --debug, report it)"
+    return text
+
+
 def main(argv=None):
+    """Runs ``rfml ARGV``.
+
+    Args:
+        argv (list[str] | None): the arguments after ``rfml``. None means the command line
+            of this process: errors then become one line on stderr and an exit code (see
+            the module docstring). With a list (Python callers, tests) errors propagate as
+            exceptions; argparse errors still exit with code 2.
+
+    Returns:
+        int: the subcommand's exit status.
+    """
+    as_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0] not in SUBCOMMANDS:
-        build_parser().parse_args(argv)  # prints usage / the error and exits
+        build_parser().parse_args(argv)  # --version, --help, or the usage error; exits
     name, rest = argv[0], argv[1:]
     module = importlib.import_module(f"gnuradio.rfml.apps.{name}")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=f"rfml {name}", parents=[module.get_args_parser()], description=SUBCOMMANDS[name]
     )
     # Values such as "--snr-db -10,0,20" or "-10:20" are values, not options.
@@ -50,7 +98,17 @@ def main(argv=None):
     try:
         return module.main(args)
     except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
         sys.exit(130)
+    except Exception as e:
+        if not as_program:
+            raise
+        if debug:
+            traceback.print_exc()
+        else:
+            print(f"rfml {name}: error: {_one_line(e)}", file=sys.stderr)
+        sys.exit(2 if isinstance(e, UsageError) else 1)
 
 
 if __name__ == "__main__":

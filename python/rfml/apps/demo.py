@@ -17,8 +17,12 @@ class's vectors).
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
+
+from ..ml.contract import DEFAULT_VECTOR_LENGTH
+from . import UsageError, positive_int
 
 CLASSIFY_SNRS = "-10,-5,0,5,10,20"
 DATASET_SNRS = "20"
@@ -29,7 +33,7 @@ def get_args_parser():
     p.add_argument("--out-dir", default="out/demo", help="output folder (default %(default)s)")
     p.add_argument(
         "--per-class",
-        type=int,
+        type=positive_int,
         default=None,
         help="vectors per class (and SNR); default 128, 64 with --dataset",
     )
@@ -40,11 +44,17 @@ def get_args_parser():
         f"{DATASET_SNRS} with --dataset",
     )
     p.add_argument(
-        "--length", type=int, default=1024, help="samples per vector (default %(default)s)"
+        "--length",
+        type=positive_int,
+        default=DEFAULT_VECTOR_LENGTH,
+        help="samples per vector (default %(default)s)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
     p.add_argument(
-        "--batch-size", type=int, default=64, help="classifier batch size (default %(default)s)"
+        "--batch-size",
+        type=positive_int,
+        default=64,
+        help="classifier batch size (default %(default)s)",
     )
     p.add_argument("--model", default="", help="classifier checkpoint (default: shipped)")
     p.add_argument("--cam-model", default="", help="CAM model checkpoint (default: shipped)")
@@ -147,8 +157,8 @@ def parse_snrs(text):
         snrs = [float(s) for s in str(text).split(",") if s.strip()]
     except ValueError:
         snrs = []
-    if not snrs:
-        raise SystemExit(f"--snr-db needs comma-separated numbers in dB, got {text!r}")
+    if not snrs or not all(math.isfinite(s) for s in snrs):
+        raise UsageError(f"--snr-db needs comma-separated finite numbers in dB, got {text!r}")
     return snrs
 
 

@@ -11,7 +11,8 @@ Example::
 import argparse
 import time
 
-from ..ml.contract import CLASSES
+from ..ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH
+from . import UsageError, positive_int
 
 
 def _defaults():
@@ -37,7 +38,7 @@ def get_args_parser():
     p.add_argument("--out", required=True, help="output HDF5 file")
     p.add_argument(
         "--per-class",
-        type=int,
+        type=positive_int,
         default=d["per_class"],
         help="vectors per class for each SNR value (default %(default)s)",
     )
@@ -49,10 +50,10 @@ def get_args_parser():
     )
     p.add_argument(
         "--length",
-        type=int,
-        default=d["length"],
-        help="samples per vector (default %(default)s, the report's; 1024 is the "
-        "models' default)",
+        type=positive_int,
+        default=DEFAULT_VECTOR_LENGTH,
+        help="samples per vector (default %(default)s, the shipped models' vector length; "
+        "225 is the CAE-CAM report's)",
     )
     p.add_argument(
         "--classes",
@@ -61,7 +62,7 @@ def get_args_parser():
     )
     p.add_argument(
         "--samples-per-symbol",
-        type=int,
+        type=positive_int,
         default=d["samples_per_symbol"],
         help="single-carrier samples per symbol (default %(default)s)",
     )
@@ -93,20 +94,20 @@ def get_args_parser():
     )
     p.add_argument(
         "--chunk",
-        type=int,
+        type=positive_int,
         default=None,
         help="vectors per flowgraph branch and parameter draw (default 256; 16 with "
         "--randomize, for more draws)",
     )
     p.add_argument(
         "--parallel",
-        type=int,
+        type=positive_int,
         default=d["parallel"],
         help="branches run side by side in one flowgraph (default %(default)s)",
     )
     p.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=d["workers"],
         help="processes running flowgraphs (default %(default)s; 1 = this process only)",
     )
@@ -123,25 +124,29 @@ def get_args_parser():
 
 
 def config_from_args(args):
+    """The GenerationConfig of the command line (UsageError for inconsistent values)."""
     from ..flowgraphs.generation import GenerationConfig
 
-    return GenerationConfig(
-        classes=tuple(c.strip() for c in args.classes.split(",") if c.strip()),
-        per_class=args.per_class,
-        snr_db=args.snr_db,
-        length=args.length,
-        samples_per_symbol=args.samples_per_symbol,
-        radio=args.radio,
-        impairments=args.impairments,
-        randomize=args.randomize,
-        seed=args.seed,
-        shard=args.shard,
-        chunk=args.chunk,
-        parallel=args.parallel,
-        workers=args.workers,
-        device_args=args.device_args,
-        loopback_mode=args.loopback_mode,
-    )
+    try:
+        return GenerationConfig(
+            classes=tuple(c.strip() for c in args.classes.split(",") if c.strip()),
+            per_class=args.per_class,
+            snr_db=args.snr_db,
+            length=args.length,
+            samples_per_symbol=args.samples_per_symbol,
+            radio=args.radio,
+            impairments=args.impairments,
+            randomize=args.randomize,
+            seed=args.seed,
+            shard=args.shard,
+            chunk=args.chunk,
+            parallel=args.parallel,
+            workers=args.workers,
+            device_args=args.device_args,
+            loopback_mode=args.loopback_mode,
+        )
+    except ValueError as e:
+        raise UsageError(str(e)) from e
 
 
 def main(args):
@@ -149,11 +154,17 @@ def main(args):
 
     from ..flowgraphs.generation import generate
     from ..ml.datasets import describe
+    from ..ml.fileio import atomic_outputs
 
     cfg = config_from_args(args)
     t0 = time.perf_counter()
-    with tqdm(total=cfg.n_vectors, unit="vec", disable=args.quiet, desc="generate") as bar:
-        stats = generate(cfg, args.out, progress=bar.update)
+    # A failed run leaves what --out held before: the file is written under a temporary
+    # name and renamed only when generation succeeded.
+    with (
+        atomic_outputs(args.out) as (tmp,),
+        tqdm(total=cfg.n_vectors, unit="vec", disable=args.quiet, desc="generate") as bar,
+    ):
+        stats = generate(cfg, tmp, progress=bar.update)
     elapsed = time.perf_counter() - t0
     if not args.quiet:
         print(describe(args.out))

@@ -134,7 +134,8 @@ def evaluate_steps(work, recipe, paths, steps):
             ds = loaded[test.data]
             if test.freq_offset:
                 ds = _with_iq(ds, shift_frequency(ds.iq, test.freq_offset))
-            report, _ = evaluation.evaluate(model, ds, card["classes"])
+            runner = evaluation.runner(model, card["classes"], ds.vector_length)
+            report = evaluation.evaluate(runner, ds)
             report["data"] = loading.data_description(paths[test.data], ds)
             report["freq_offset"] = test.freq_offset
             out[step.name][test.name] = report

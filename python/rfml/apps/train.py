@@ -293,7 +293,8 @@ def main(args):
         return 0
     if args.test and models.get(kind).STAGES[stage].select == "accuracy":
         test = loading.load_data(args.test)
-        report, _ = evaluation.evaluate(model, test, card["classes"])
+        report = evaluation.evaluate(evaluation.runner(model, card["classes"],
+                                                       test.vector_length), test)  # fmt: skip
         card["metrics"]["test"] = {**evaluation.summary(report),
                                    "data": loading.data_description(args.test, test)}  # fmt: skip
         print(f"test accuracy {100 * report['accuracy']:.2f}% on {args.test}")

@@ -15,7 +15,10 @@ Files are written without time stamps and with attributes in a fixed order, so t
 content gives a byte-identical file. :func:`read_dataset` detects the format.
 """
 
+import io
 import json
+import math
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,7 @@ import h5py
 import numpy as np
 
 from . import sigmf
+from .contract import DEFAULT_VECTOR_LENGTH
 
 FORMAT_NAME = "gr-rfml"
 FORMAT_VERSION = 1
@@ -119,16 +123,10 @@ def _summary(n, length, fmt, classes, label, snr_db, attrs, params):
 def describe(path):
     """:meth:`Dataset.summary` of a data set file; a gr-rfml file's vectors are not read."""
     path = Path(path)
-    if path.is_file() and h5py.is_hdf5(path):
-        try:
-            with h5py.File(path, "r") as f:
-                if "iq" in f and "label" in f and "classes" in f.attrs:
-                    attrs = {k: _decode(v) for k, v in f.attrs.items()}
-                    return _summary(len(f["label"]), f["iq"].shape[-1], FORMAT_NAME,
-                                    tuple(attrs["classes"]), f["label"][()], f["snr_db"][()],
-                                    attrs, list(f["params"]) if "params" in f else [])  # fmt: skip
-        except OSError as e:
-            raise DatasetError(f"{path} is not a readable HDF5 file: {e}") from e
+    with open(path, "rb") if path.is_file() else io.BytesIO() as f:
+        hdf5 = f.read(8) == _HDF5_SIGNATURE
+    if hdf5:
+        return _read_hdf5(path, None, False, read_limit(path), vectors=False).summary()
     return read_dataset(path, clean=False).summary()
 
 
@@ -247,37 +245,97 @@ def as_tensor(x):
 
 # --------------------------------------------------------------------------- reading
 
+# A read may take at most this many bytes of memory per byte of the file on disk (plus
+# READ_SLACK_BYTES): real data sets expand little (float16 or 8-bit samples to float32 at
+# most 4x, compression a few x), while a file that declares more than it stores (HDF5
+# chunks never written, a pickle referencing one array many times) would expand without
+# bound. RFML_MAX_READ_BYTES (or max_bytes=) sets the limit in bytes instead.
+MAX_READ_RATIO = 16
+READ_SLACK_BYTES = 64 * 2**20
+MAX_READ_ENV = "RFML_MAX_READ_BYTES"
 
-def read_dataset(path, *, select=None, clean=True):
+
+def read_limit(path, max_bytes=None):
+    """The most bytes of memory reading ``path`` may take (see MAX_READ_RATIO)."""
+    if max_bytes is None and os.environ.get(MAX_READ_ENV):
+        try:
+            max_bytes = int(float(os.environ[MAX_READ_ENV]))
+        except ValueError:
+            raise DatasetError(f"{MAX_READ_ENV}={os.environ[MAX_READ_ENV]!r} is not a number "
+                               "of bytes") from None  # fmt: skip
+    if max_bytes is None:
+        max_bytes = MAX_READ_RATIO * Path(path).stat().st_size + READ_SLACK_BYTES
+    return int(max_bytes)
+
+
+def _check_memory(path, nbytes, limit):
+    if nbytes > limit:
+        size = Path(path).stat().st_size
+        raise DatasetError(
+            f"{path}: reading it would take {nbytes / 1e6:.1f} MB of memory, more than the "
+            f"{limit / 1e6:.1f} MB allowed for its {size / 1e6:.1f} MB on disk (a file that "
+            "declares far more data than it holds). If it is genuine, read fewer vectors "
+            f"(select=, --max-vectors) or raise the limit (max_bytes=, or {MAX_READ_ENV}=bytes)"
+        )
+
+
+def _count(sel, n):
+    """Vectors selected by ``sel`` (None, a slice, a bool mask or increasing indices) of n."""
+    if sel is None:
+        return n
+    if isinstance(sel, slice):
+        return len(range(*sel.indices(n)))
+    index = np.asarray(sel)
+    if index.dtype == bool:
+        if index.shape != (n,):
+            raise ValueError(f"select mask has shape {index.shape}, the file {n} vectors")
+        return int(index.sum())
+    if index.ndim != 1 or index.dtype.kind not in "iu":
+        raise ValueError("select must be a slice, a bool mask or a 1-D array of indices")
+    if len(index) and (index.min() < 0 or index.max() >= n or np.any(np.diff(index) <= 0)):
+        raise ValueError(f"select indices must increase and lie in 0..{n - 1}")
+    return len(index)
+
+
+def read_dataset(path, *, select=None, clean=True, max_bytes=None, vector_length=None):
     """Reads a data set file, detecting its format.
 
     Args:
         path (str | Path): a gr-rfml HDF5 file, a RadioML 2016.10A pickle
             (``RML2016.10a_dict.pkl``), a RadioML 2018.01A HDF5 file
-            (``GOLD_XYZ_OSC.0001_1024.hdf5``) or a SigMF recording of ``rfml capture``.
-        select (slice | numpy.ndarray | None): vectors to read (a slice or increasing
-            indices); all when None. HDF5 formats read only these from disk.
+            (``GOLD_XYZ_OSC.0001_1024.hdf5``) or a SigMF recording (``rfml capture``'s,
+            or any other tool's with ``core:label`` annotations).
+        select (slice | numpy.ndarray | None): vectors to read (a slice, a bool mask or
+            increasing indices); all when None. HDF5 formats read only these from disk.
         clean (bool): also read the clean vectors (gr-rfml files only).
+        max_bytes (int | None): the most memory the read may take; default
+            :func:`read_limit` (16 bytes per byte of the file, or ``RFML_MAX_READ_BYTES``).
+        vector_length (int | None): SigMF only: samples per vector; default the
+            recording's ``gr_rfml:vector_length``, else ``DEFAULT_VECTOR_LENGTH``.
 
     Returns:
         Dataset
 
     Raises:
         FileNotFoundError: no such file.
-        DatasetError: corrupt file, foreign layout, or inconsistent contents.
+        DatasetError: corrupt file, foreign layout, inconsistent contents, or more memory
+            needed than ``max_bytes``.
     """
     path = Path(path)
     if path.suffix in (".sigmf-meta", ".sigmf-data") or sigmf.meta_path(path).is_file():
-        ds = read_sigmf(path)
+        ds = read_sigmf(path, vector_length, max_bytes=max_bytes)
+        _count(select, len(ds))
         return ds if select is None else ds.subset(select)
     if not path.is_file():
         raise FileNotFoundError(f"data set {path} does not exist; make one with `rfml generate`")
     with open(path, "rb") as f:
         head = f.read(8)
+    limit = read_limit(path, max_bytes)
     if head == _HDF5_SIGNATURE:
-        return _read_hdf5(path, select, clean)
+        return _read_hdf5(path, select, clean, limit)
     if head[:1] == b"\x80" or path.suffix in (".pkl", ".pickle"):
-        ds = read_radioml2016(path)
+        ds = read_radioml2016(path, max_bytes=limit)
+        _count(select, len(ds))
         return ds if select is None else ds.subset(select)
     raise DatasetError(
         f"{path} is neither HDF5 nor a pickle: expected a gr-rfml or RadioML 2018 HDF5 file "
@@ -285,76 +343,168 @@ def read_dataset(path, *, select=None, clean=True):
     )
 
 
-def _read_hdf5(path, select, clean):
+def _read_hdf5(path, select, clean, limit, vectors=True):
     try:
         f = h5py.File(path, "r")
-    except OSError as e:
+    except (OSError, ValueError) as e:
         msg = f"{path} is not a readable HDF5 file (truncated or corrupt?): {e}"
         raise DatasetError(msg) from e
     with f:
-        sel = slice(None) if select is None else select
         try:
             if "iq" in f and "label" in f:
-                return _read_rfml(path, f, sel, clean)
+                return _read_rfml(path, f, select, clean, limit, vectors)
             if "X" in f and "Y" in f and "Z" in f:
-                return _read_radioml2018(path, f, sel)
-        except (OSError, KeyError) as e:
+                return _read_radioml2018(path, f, select, limit)
+            names = sorted(f.keys())
+        except DatasetError:
+            raise
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:
+            # h5py's errors for damaged objects, links to nowhere, unreadable types
             raise DatasetError(f"{path}: cannot read its data (corrupt or truncated?): {e}") from e
         raise DatasetError(
-            f"{path} is an HDF5 file of another layout (datasets: {sorted(f.keys())}); expected "
+            f"{path} is an HDF5 file of another layout (objects: {names}); expected "
             "gr-rfml (iq, clean, label, snr_db) or RadioML 2018.01A (X, Y, Z)"
         )
 
 
+def _dataset(path, f, name, kinds, ndim):
+    """The HDF5 dataset ``name``, checked: a dataset of ``ndim`` dimensions whose values
+    are of a numpy kind in ``kinds``, stored inside the file."""
+    obj = f.get(name)
+    if not isinstance(obj, h5py.Dataset):
+        what = "missing" if obj is None else f"a {type(obj).__name__}"
+        raise DatasetError(f"{path}: {name} is {what}, expected a dataset")
+    if obj.dtype.kind not in kinds or obj.dtype.subdtype is not None:
+        names = {"f": "float", "i": "integer", "u": "integer", "c": "complex", "b": "bool"}
+        want = " or ".join(dict.fromkeys(names[k] for k in kinds))
+        raise DatasetError(f"{path}: {name} holds {obj.dtype} values, expected {want}")
+    if obj.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
+        raise DatasetError(f"{path}: {name} has shape {obj.shape}, expected {ndim} dimensions")
+    if obj.is_virtual or obj.id.get_create_plist().get_external_count():
+        raise DatasetError(f"{path}: {name} keeps its data in other files (a virtual or "
+                           "external dataset); copy it into one file first")  # fmt: skip
+    return obj
+
+
+def _nbytes(dset, rows, itemsize=None):
+    """Bytes of memory ``rows`` rows of ``dset`` take (as float32 when itemsize=4)."""
+    per_row = int(np.prod(dset.shape[1:], dtype=np.int64))
+    return rows * per_row * max(dset.dtype.itemsize, itemsize or 0)
+
+
+def _read_rows(dset, sel):
+    return dset[()] if dset.ndim == 0 else dset[slice(None) if sel is None else sel]
+
+
+def _labels(path, name, values, n_classes):
+    """Integer labels in 0..n_classes-1 from an int or integral float array."""
+    if values.dtype.kind == "f":
+        integral = np.isfinite(values) & (values == np.round(values))
+        if not np.all(integral):
+            bad = values[~integral][0]
+            raise DatasetError(f"{path}: {name} holds {bad!r}, not a whole class index")
+    if len(values) and (values.min() < 0 or values.max() >= n_classes):
+        raise DatasetError(
+            f"{path}: labels outside 0..{n_classes - 1} in {name} ({n_classes} classes)"
+        )
+    return values.astype(np.int64)
+
+
+def _class_names(path, value):
+    """The ``classes`` attribute as a tuple of distinct names."""
+    if isinstance(value, str) or not isinstance(value, tuple | list) or not value:
+        raise DatasetError(f"{path}: the classes attribute is {value!r}; expected a list of "
+                           "class names (e.g. ['OOK', 'GFSK'])")  # fmt: skip
+    names = tuple(value)
+    if not all(isinstance(c, str) and c for c in names) or len(set(names)) != len(names):
+        raise DatasetError(f"{path}: classes {list(names)} are not distinct names")
+    return names
+
+
 def _decode(value):
     if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, np.ndarray) and value.dtype.kind in "OS":
-        return tuple(v.decode() if isinstance(v, bytes) else str(v) for v in value)
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OSU":
+        return tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                     for v in value.ravel())  # fmt: skip
     if isinstance(value, np.generic):
         return value.item()
     return value
 
 
-def _read_rfml(path, f, sel, clean):
+def _read_rfml(path, f, sel, clean, limit, vectors=True):
     attrs = {k: _decode(v) for k, v in f.attrs.items()}
     missing = [k for k in _REQUIRED_ATTRS if k not in attrs]
     if missing:
         raise DatasetError(f"{path}: attributes {missing} are missing; regenerate the file")
     if isinstance(attrs.get("generation"), str):
-        attrs["generation"] = json.loads(attrs["generation"])
-    classes = tuple(attrs.pop("classes"))
-    iq = f["iq"][sel]
-    label = f["label"][sel].astype(np.int64)
-    snr = f["snr_db"][sel].astype(np.float32)
-    cl = f["clean"][sel] if clean and "clean" in f else None
-    params = {k: v[sel] for k, v in f["params"].items()} if "params" in f else {}
-    if iq.ndim != 3 or iq.shape[1] != 2 or iq.dtype != np.float32:
-        msg = f"{path}: iq has shape {iq.shape} {iq.dtype}, expected (N, 2, L) float32"
-        raise DatasetError(msg)
-    for name, arr in (("label", label), ("snr_db", snr), *params.items()):
-        if arr.shape != (len(iq),):
-            raise DatasetError(f"{path}: {name} has shape {arr.shape}, expected ({len(iq)},)")
+        try:
+            attrs["generation"] = json.loads(attrs["generation"])
+        except (ValueError, RecursionError) as e:
+            raise DatasetError(f"{path}: the generation attribute is not JSON: {e}") from None
+    classes = _class_names(path, attrs.pop("classes"))
+    iq = _dataset(path, f, "iq", "f", 3)
+    n = len(iq)
+    if iq.shape[1] != 2 or iq.shape[2] < 1:
+        raise DatasetError(f"{path}: iq has shape {iq.shape}, expected (N, 2, L)")
+    fields = {"label": _dataset(path, f, "label", "iuf", 1),
+              "snr_db": _dataset(path, f, "snr_db", "iuf", 1)}  # fmt: skip
+    params = f.get("params")
+    if params is not None and not isinstance(params, h5py.Group):
+        raise DatasetError(f"{path}: params is a {type(params).__name__}, expected a group")
+    for name in params or ():
+        fields[f"params/{name}"] = _dataset(path, f, f"params/{name}", "iuf", 1)
+    for name, dset in fields.items():
+        if dset.shape != (n,):
+            raise DatasetError(f"{path}: {name} has shape {dset.shape}, expected ({n},)")
+    cl = _dataset(path, f, "clean", "f", 3) if clean and vectors and "clean" in f else None
     if cl is not None and cl.shape != iq.shape:
         raise DatasetError(f"{path}: clean has shape {cl.shape}, iq {iq.shape}")
-    if len(label) and (label.min() < 0 or label.max() >= len(classes)):
-        raise DatasetError(f"{path}: labels outside 0..{len(classes) - 1} ({len(classes)} classes)")
-    return Dataset(iq, cl, label, snr, classes, attrs, params, FORMAT_NAME)
+    rows = _count(sel, n)
+    heavy = [iq, cl] if vectors else []
+    _check_memory(path, sum(_nbytes(d, rows, 4) for d in [*heavy, *fields.values()] if d), limit)
+    values = {name: _read_rows(dset, sel) for name, dset in fields.items()}
+    label = _labels(path, "label", values.pop("label"), len(classes))
+    snr = values.pop("snr_db").astype(np.float32)
+    params = {name.split("/", 1)[1]: v for name, v in values.items()}
+    if vectors:
+        iq_rows = _read_rows(iq, sel).astype(np.float32, copy=False)
+    else:  # describe(): zeros of the vectors' shape that take no memory
+        iq_rows = np.broadcast_to(np.float32(0), (rows, 2, iq.shape[2]))
+    cl_rows = None if cl is None else _read_rows(cl, sel).astype(np.float32, copy=False)
+    return Dataset(iq_rows, cl_rows, label, snr, classes, attrs, params, FORMAT_NAME)
 
 
-def _read_radioml2018(path, f, sel):
-    x, y, z = f["X"], f["Y"], f["Z"]
-    if x.ndim != 3 or x.shape[2] != 2 or y.shape != (x.shape[0], len(RADIOML2018_CLASSES)):
-        raise DatasetError(
-            f"{path}: X {x.shape} / Y {y.shape} do not match RadioML 2018.01A "
-            f"(X (N, 1024, 2), Y (N, {len(RADIOML2018_CLASSES)}) one-hot, Z (N, 1))"
-        )
-    iq = np.ascontiguousarray(np.transpose(x[sel], (0, 2, 1)), dtype=np.float32)
-    onehot = y[sel]
-    if not np.all(onehot.sum(axis=1) == 1):
-        raise DatasetError(f"{path}: rows of Y are not one-hot")
+def _read_radioml2018(path, f, sel, limit):
+    x = _dataset(path, f, "X", "fc", (2, 3))
+    y = _dataset(path, f, "Y", "iufb", 2)
+    z = _dataset(path, f, "Z", "iuf", (1, 2))
+    n = len(x)
+    layout = (f"RadioML 2018.01A: X (N, L, 2) float, Y (N, {len(RADIOML2018_CLASSES)}) "
+              "one-hot, Z (N, 1) SNR in dB")  # fmt: skip
+    if x.dtype.kind == "c" and not (x.ndim == 2 or x.shape[2] == 1):
+        raise DatasetError(f"{path}: X is complex of shape {x.shape}; complex samples must "
+                           f"be (N, L) (or (N, L, 1)): expected {layout}")  # fmt: skip
+    if x.dtype.kind == "f" and (x.ndim != 3 or x.shape[2] != 2):
+        raise DatasetError(f"{path}: X has shape {x.shape}; expected {layout}")
+    if x.shape[1] < 1 or y.shape != (n, len(RADIOML2018_CLASSES)):
+        raise DatasetError(f"{path}: X {x.shape} / Y {y.shape} do not match {layout}")
+    if z.shape not in ((n,), (n, 1)):
+        raise DatasetError(f"{path}: Z has shape {z.shape} but X holds {n} vectors: expected "
+                           f"Z ({n}, 1), one SNR per vector ({layout})")  # fmt: skip
+    rows = _count(sel, n)
+    _check_memory(path, _nbytes(x, rows, 4) * (2 if x.dtype.kind == "c" else 1)
+                  + _nbytes(y, rows) + _nbytes(z, rows, 4), limit)  # fmt: skip
+    xs = _read_rows(x, sel)
+    if xs.dtype.kind == "c":  # (n, L[, 1]) complex -> I, Q rows
+        iq = as_tensor(xs.reshape(len(xs), -1))
+    else:
+        iq = np.ascontiguousarray(np.transpose(xs, (0, 2, 1)), dtype=np.float32)
+    onehot = _read_rows(y, sel)
+    if not np.all((onehot.sum(axis=1) == 1) & np.all((onehot == 0) | (onehot == 1), axis=1)):
+        raise DatasetError(f"{path}: rows of Y are not one-hot (one 1, the rest 0)")
     label = np.argmax(onehot, axis=1).astype(np.int64)
-    snr = np.asarray(z[sel], dtype=np.float32).reshape(-1)
+    snr = np.asarray(_read_rows(z, sel), dtype=np.float32).reshape(-1)
     attrs = {"source": "RadioML 2018.01A", "radio": "unknown"}
     return Dataset(iq, None, label, snr, RADIOML2018_CLASSES, attrs, {}, "radioml2018")
 
@@ -387,48 +537,65 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return super().find_class(canonical, name)
 
 
-def read_radioml2016(path):
-    """Reads RadioML 2016.10A/B (``{(modulation, snr): (n, 2, 128) float32}``) safely.
-
-    Classes are the sorted modulation names. Raises DatasetError for anything else.
-    """
-    path = Path(path)
+def _unpickle(path, limit):
+    size = path.stat().st_size
+    _check_memory(path, size, limit)
+    # From memory: a length field in the stream cannot make a read allocate past the file.
+    stream = io.BytesIO(path.read_bytes())
     try:
-        with open(path, "rb") as f:
-            data = _RestrictedUnpickler(f, encoding="latin1").load()
+        return _RestrictedUnpickler(stream, encoding="latin1").load()
     except DatasetError as e:
         raise DatasetError(f"{path}: {e}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as e:
-        raise DatasetError(f"{path} is not a readable pickle (truncated or corrupt?): {e}") from e
+    except Exception as e:  # noqa: BLE001 - whatever a damaged stream raises, it is unreadable
+        raise DatasetError(f"{path} is not a readable pickle (truncated or corrupt?): "
+                           f"{type(e).__name__}: {e}") from None  # fmt: skip
+
+
+def _radioml2016_entry(path, key, value):
+    """(class name, SNR) of one RadioML 2016 entry, after checking it."""
+    ok_key = (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], str | bytes)
+              and isinstance(key[1], int | float | np.integer | np.floating)
+              and not isinstance(key[1], bool))  # fmt: skip
+    ok_value = (isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.ndim == 3
+                and value.shape[1] == 2 and value.shape[2] >= 1)  # fmt: skip
+    snr = None
+    if ok_key:
+        try:
+            snr = float(key[1])
+        except OverflowError:
+            snr = math.inf
+    if not (ok_key and ok_value and math.isfinite(snr)):
+        shape = getattr(value, "shape", type(value).__name__)
+        raise DatasetError(
+            f"{path}: entry {key!r:.80} -> {shape} is not RadioML 2016 "
+            "((modulation, snr in dB) -> (n, 2, L) float array)"
+        )
+    return _text(key[0]), snr
+
+
+def read_radioml2016(path, *, max_bytes=None):
+    """Reads RadioML 2016.10A/B (``{(modulation, snr): (n, 2, 128) float32}``) safely.
+
+    Classes are the sorted modulation names. Raises DatasetError for anything else, and
+    for entries that would take more memory than ``max_bytes`` (see :func:`read_limit`).
+    """
+    path = Path(path)
+    limit = read_limit(path, max_bytes)
+    data = _unpickle(path, limit)
     if not isinstance(data, dict) or not data:
         raise DatasetError(f"{path}: expected a non-empty dict {{(modulation, snr): array}}")
-    for key, value in data.items():
-        ok_key = (
-            isinstance(key, tuple)
-            and len(key) == 2
-            and isinstance(key[0], str | bytes)
-            and isinstance(key[1], int | float | np.integer | np.floating)
-        )
-        ok_value = (
-            isinstance(value, np.ndarray)
-            and value.dtype.kind == "f"
-            and value.ndim == 3
-            and value.shape[1] == 2
-        )
-        if not (ok_key and ok_value):
-            shape = getattr(value, "shape", type(value).__name__)
-            raise DatasetError(
-                f"{path}: entry {key!r} -> {shape} is not RadioML 2016 "
-                "((modulation, snr) -> (n, 2, L) float array)"
-            )
-    keys = sorted(data, key=lambda k: (_text(k[0]), float(k[1])))
-    lengths = {data[k].shape[2] for k in keys}
+    entries = {k: _radioml2016_entry(path, k, v) for k, v in data.items()}
+    lengths = {v.shape[2] for v in data.values()}
     if len(lengths) != 1:
         raise DatasetError(f"{path}: vectors of different lengths {sorted(lengths)}")
-    classes = tuple(sorted({_text(k[0]) for k in keys}))
+    n = sum(len(v) for v in data.values())
+    # (an array referenced by many keys is stored once but copied once per key)
+    _check_memory(path, n * (8 * lengths.pop() + 12), limit)
+    keys = sorted(data, key=lambda k: entries[k])
+    classes = tuple(sorted({name for name, _ in entries.values()}))
     iq = np.concatenate([data[k] for k in keys]).astype(np.float32, copy=False)
-    label = np.concatenate([np.full(len(data[k]), classes.index(_text(k[0]))) for k in keys])
-    snr = np.concatenate([np.full(len(data[k]), float(k[1])) for k in keys])
+    label = np.concatenate([np.full(len(data[k]), classes.index(entries[k][0])) for k in keys])
+    snr = np.concatenate([np.full(len(data[k]), entries[k][1]) for k in keys])
     attrs = {"source": "RadioML 2016", "radio": "unknown"}
     return Dataset(iq, None, label.astype(np.int64), snr.astype(np.float32), classes, attrs, {},
                    "radioml2016")  # fmt: skip
@@ -438,45 +605,69 @@ def _text(s):
     return s.decode("latin1") if isinstance(s, bytes) else s
 
 
-def read_sigmf(path, vector_length=None):
-    """Labelled vectors from a SigMF recording of ``rfml capture``.
+def _sigmf_classes(path, glob, annotations):
+    classes = sigmf.get(glob, "classes")
+    if classes is None:  # another tool's recording: the labels it uses
+        return tuple(sorted({a["core:label"] for a in annotations
+                             if isinstance(a.get("core:label"), str)}))  # fmt: skip
+    if not isinstance(classes, list) or not classes:
+        raise DatasetError(f"{path}: {sigmf.key('classes')} is {classes!r:.80}, expected a "
+                           "list of class names")  # fmt: skip
+    return _class_names(path, tuple(classes))
 
-    Each annotation with a ``core:label`` that names a class is cut into consecutive
-    vectors of ``vector_length`` samples from its start (the SNR of ``rfml:snr_db`` holds
-    for each of them); a partial vector at the end of a segment is dropped.
+
+def _sigmf_number(path, fields, name, default):
+    value = sigmf.get(fields, name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DatasetError(f"{path}: {sigmf.key(name)} is {value!r:.80}, expected a number")
+    return value
+
+
+def read_sigmf(path, vector_length=None, *, max_bytes=None):
+    """Labelled vectors from a SigMF recording (``rfml capture``'s or another tool's).
+
+    Each annotation whose ``core:label`` names a class is cut into consecutive vectors of
+    ``vector_length`` samples from its start (the SNR of ``gr_rfml:snr_db`` holds for each
+    of them; NaN when the recording gives none); a partial vector at the end of a segment
+    is dropped. The classes are ``gr_rfml:classes``, or else every label used.
 
     Args:
         path (str | Path): the recording (base name, ``.sigmf-meta`` or ``.sigmf-data``).
-        vector_length (int | None): L; default the recording's ``rfml:vector_length``.
+        vector_length (int | None): L; default the recording's ``gr_rfml:vector_length``,
+            else ``ml.contract.DEFAULT_VECTOR_LENGTH`` (the shipped models').
+        max_bytes (int | None): memory limit (see :func:`read_limit`).
     """
     try:
-        samples, meta = sigmf.read_recording(path)
-    except ValueError as e:
-        raise DatasetError(str(e)) from e
-    glob = meta["global"]
-    length = int(vector_length or glob.get("rfml:vector_length", 0))
-    if length < 1:
-        raise DatasetError(f"{path}: no rfml:vector_length in the metadata; pass vector_length")
-    classes = tuple(glob.get("rfml:classes", ()))
-    if not classes:
-        classes = tuple(sorted({a["core:label"] for a in meta["annotations"] if "core:label" in a}))
+        rec = sigmf.Recording(path)
+    except sigmf.SigMFError as e:
+        raise DatasetError(str(e)) from None
+    mp = rec.meta_file
+    glob, annotations = rec.meta["global"], rec.meta["annotations"]
+    if vector_length is None:
+        vector_length = _sigmf_number(mp, glob, "vector_length", DEFAULT_VECTOR_LENGTH)
+    if not (math.isfinite(vector_length) and vector_length >= 1
+            and vector_length == int(vector_length)):  # fmt: skip
+        raise DatasetError(f"{mp}: vector length {vector_length!r} is not a whole number >= 1")
+    length = int(vector_length)
+    classes = _sigmf_classes(mp, glob, annotations)
+    segments = [a for a in annotations if a.get("core:label") in classes]
+    if not segments:
+        raise DatasetError(f"{mp}: no annotation labels a class ({', '.join(classes) or 'none'})")
+    counts = [a.get("core:sample_count", rec.n_samples - a["core:sample_start"]) // length
+              for a in segments]  # fmt: skip
+    _check_memory(mp, sum(counts) * (8 * length + 12), read_limit(rec.data_file, max_bytes))
     iq, label, snr = [], [], []
-    for a in meta.get("annotations", []):
-        if a.get("core:label") not in classes:
-            continue
-        n = a["core:sample_count"] // length
-        start = a["core:sample_start"]
-        seg = np.asarray(samples[start : start + n * length]).reshape(n, length)
+    for a, n in zip(segments, counts, strict=True):
+        seg = rec.read(a["core:sample_start"], n * length).reshape(n, length)
         iq.append(as_tensor(seg))
         label.append(np.full(n, classes.index(a["core:label"]), dtype=np.int64))
-        snr.append(np.full(n, a.get("rfml:snr_db", np.nan), dtype=np.float32))
-    if not iq:
-        raise DatasetError(f"{path}: no annotation labels a class ({', '.join(classes)})")
+        snr.append(np.full(n, _sigmf_number(mp, a, "snr_db", math.nan), dtype=np.float32))
     attrs = {
         "source": "SigMF",
-        "sample_rate": glob.get("core:sample_rate"),
-        "radio": glob.get("rfml:radio", "unknown"),
-        "seed": glob.get("rfml:seed"),
+        "sample_rate": rec.sample_rate,
+        "radio": sigmf.get(glob, "radio", "unknown"),
+        "seed": sigmf.get(glob, "seed"),
+        "datatype": rec.datatype,
     }
     return Dataset(np.concatenate(iq), None, np.concatenate(label), np.concatenate(snr),
                    classes, attrs, {}, "sigmf")  # fmt: skip

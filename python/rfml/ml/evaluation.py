@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Evaluating classifiers: labels matched by class name, accuracy reports, and the
-few-label comparison (pre-trained and fine-tuned vs from scratch vs a linear probe).
+"""Evaluating classifiers: labels matched by class name, accuracy reports that score only
+the vectors a classifier can take (NaN/Inf or zero-power vectors are counted apart, as the
+blocks do), and the few-label comparison (pre-trained and fine-tuned vs from scratch vs a
+linear probe).
 """
 
 import time
@@ -9,7 +11,8 @@ import numpy as np
 import torch
 
 from . import metrics
-from .train import few_label_indices, linear_probe, predict_logits, train
+from .inference import INVALID_INDEX, ClassifierRunner
+from .train import few_label_indices, linear_probe, train
 
 
 def map_labels(ds, classes):
@@ -26,12 +29,51 @@ def map_labels(ds, classes):
     return lut[np.asarray(ds.label)]
 
 
-def evaluate(model, ds, classes):
-    """Evaluation report of ``model`` (classes in logit order) on data set ``ds``:
-    (``metrics.report`` dict, predicted indices (N,))."""
-    label = map_labels(ds, classes)
-    pred = predict_logits(model, ds.iq).argmax(1)
-    return metrics.report(pred, label, ds.snr_db, classes), np.asarray(pred)
+def runner(model, classes, vector_length):
+    """A classifier runner for a trained model, on the device its weights are on."""
+    device = next(model.parameters()).device.type
+    return ClassifierRunner(model, classes, vector_length, device)
+
+
+def classify(runner, iq, batch_size=512):
+    """Class index of each vector, ``INVALID_INDEX`` where it cannot be classified.
+
+    iq: float32 (N, 2, L). Returns int64 (N,). A vector is invalid when a sample is NaN or
+    Inf, its power is zero (``inference.valid_vectors``) or the model's output is not finite.
+    """
+    index = np.empty(len(iq), np.int64)
+    for i in range(0, len(iq), batch_size):
+        x = iq[i : i + batch_size]
+        probs, idx = runner.predict((x[:, 0] + 1j * x[:, 1]).astype(np.complex64))
+        idx[~np.all(np.isfinite(probs), axis=1)] = INVALID_INDEX
+        index[i : i + batch_size] = idx
+    return index
+
+
+def evaluate(runner, ds, batch_size=512):
+    """Evaluation report of a classifier runner on ``ds``: the valid vectors scored, the
+    invalid ones counted (``invalid``), the vectors of unknown SNR (NaN) left out of
+    ``per_snr``."""
+    label = map_labels(ds, runner.classes)
+    pred = classify(runner, ds.iq, batch_size)
+    valid = pred != INVALID_INDEX
+    if not valid.any():
+        raise ValueError(
+            f"none of the {len(pred)} vectors can be classified (NaN/Inf samples or zero "
+            "power): check the data set"
+        )
+    snr = np.asarray(ds.snr_db)[valid]
+    known = np.isfinite(snr)
+    report = metrics.report(pred[valid][known], label[valid][known], snr[known],
+                            runner.classes)  # fmt: skip
+    if not known.all():  # overall figures over every valid vector
+        report["accuracy"] = metrics.accuracy(pred[valid], label[valid])
+        report["confusion"] = metrics.confusion(pred[valid], label[valid],
+                                                len(runner.classes)).tolist()  # fmt: skip
+        report["n"] = int(valid.sum())
+    report["snr_unknown"] = int((~known).sum())
+    report["invalid"] = int((~valid).sum())
+    return report
 
 
 def summary(report):
@@ -75,7 +117,7 @@ def few_labels(pretrained, build_fresh, stage, pool, test, classes, *, counts, e
                 train(model, stage, data, epochs=epochs, batch_size=min(64, len(idx)), lr=lr,
                       budget_s=budget_s, seed=seed, device=device, progress=progress,
                       desc=f"{arm} n={n}")  # fmt: skip
-            report, _ = evaluate(model, test, classes)
+            report = evaluate(runner(model, classes, test.vector_length), test)
             row[arm] = {**summary(report), "seconds": round(time.perf_counter() - t0, 1)}
             print(f"{n:4d} labels/class/SNR  {arm:13s} accuracy {100 * report['accuracy']:.2f}%")
         results[str(n)] = row
