@@ -4,16 +4,20 @@
 
 The recording's ``.sigmf-data`` is written by a file sink (cf32_le); this adds the
 ``.sigmf-meta`` beside it with one annotation over the whole recording: the class and the
-SNR, in the keys ``rfml capture`` uses, so ``ml.datasets.read_dataset`` reads it back as
-labelled vectors.
+SNR, in the keys ``rfml capture`` uses (docs/sigmf.md), so ``ml.datasets.read_dataset``
+reads it back as labelled vectors.
 """
+
+from datetime import UTC, datetime
 
 from .. import __version__
 from ..ml import sigmf
 from ..ml.contract import CLASSES, class_index
 
 
-def write_capture_meta(out, *, source, loopback, snr_db, sample_rate, vector_length):
+def write_capture_meta(
+    out, *, source, loopback, snr_db, sample_rate, vector_length, center_freq=None
+):
     """Writes ``out``'s ``.sigmf-meta`` for the samples already in its ``.sigmf-data``.
 
     Args:
@@ -24,6 +28,7 @@ def write_capture_meta(out, *, source, loopback, snr_db, sample_rate, vector_len
         snr_db (float): the SNR of every vector.
         sample_rate (float): Hz.
         vector_length (int): samples per vector over which the SNR holds.
+        center_freq (float or None): the BladeRF's centre frequency, Hz (``core:frequency``).
 
     Returns:
         Path of the ``.sigmf-meta`` file.
@@ -38,22 +43,32 @@ def write_capture_meta(out, *, source, loopback, snr_db, sample_rate, vector_len
     name = CLASSES[class_index(source.modulation)]
     radio = loopback.radio
     radio_name = "sim" if radio == "sim" else f"bladerf:{loopback.loopback_mode}"
+    capture = {
+        "core:sample_start": 0,
+        "core:datetime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    if radio != "sim" and center_freq is not None:
+        capture["core:frequency"] = float(center_freq)
     annotation = {
         "core:sample_start": 0,
         "core:sample_count": n - n % int(vector_length),
         "core:label": name,
-        "core:description": f"{name} at {float(snr_db):g} dB SNR",
-        "rfml:class_index": CLASSES.index(name),
-        "rfml:snr_db": float(snr_db),
+        "core:comment": f"{name} at {float(snr_db):g} dB SNR",
+        "signal:detail": sigmf.SIGNAL_DETAIL[name],
+        sigmf.key("class_index"): CLASSES.index(name),
+        sigmf.key("snr_db"): float(snr_db),
     }
-    return sigmf.write_meta(
-        out, sample_rate, [annotation],
-        **{
+    meta = sigmf.meta_path(out)
+    sigmf.write_meta(
+        meta, data, datatype="cf32_le", sample_rate=sample_rate, annotations=[annotation],
+        captures=[capture],
+        global_fields={
             "core:description": f"gr-rfml loopback capture ({radio_name}), one class",
             "core:recorder": f"gr-rfml {__version__} (bladerf_loopback_capture.grc)",
             "core:hw": "simulated RF loopback" if radio == "sim" else "Nuand bladeRF",
-            "rfml:classes": list(CLASSES),
-            "rfml:vector_length": int(vector_length),
-            "rfml:radio": radio_name,
+            sigmf.key("classes"): list(CLASSES),
+            sigmf.key("vector_length"): int(vector_length),
+            sigmf.key("radio"): radio_name,
         },
     )  # fmt: skip
+    return meta
