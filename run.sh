@@ -91,7 +91,7 @@ build_module() {
     cmake --install "$BUILD" >/dev/null
     # cmake gives installed files their sources' times, and GRC's block cache trusts an entry
     # made after a file's time: a changed definition would not be read again.
-    touch "$PREFIX/share/gnuradio/grc/blocks/"rfml_*.block.yml
+    find "$PREFIX/share/gnuradio/grc/blocks" -name 'rfml_*.block.yml' -exec touch {} + 2>/dev/null || true
     pydir="$(find "$PREFIX/lib" -maxdepth 3 -type d \( -name site-packages -o -name dist-packages \) | head -n1)"
     export PYTHONPATH="$pydir${PYTHONPATH:+:$PYTHONPATH}"
     export GRC_BLOCKS_PATH="$PREFIX/share/gnuradio/grc/blocks"
