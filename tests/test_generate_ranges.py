@@ -79,3 +79,13 @@ def test_boundary_suite_draws_inside_the_gap(tmp_path):
     h = ds.params["mod_index"][ds.label == 1]
     assert h.min() >= 0.3 and h.max() <= 0.7 and np.any((h > 0.4) & (h < 0.6))
     assert ds.params["bt"][ds.label == 2].max() <= 0.3
+
+
+def test_rfml_generate_ranges_option(tmp_path):
+    from gnuradio.rfml.apps.__main__ import main as rfml
+
+    out = tmp_path / "w.h5"
+    assert rfml(["generate", "--out", str(out), "--per-class", "4", "--snr-db", "10",
+                 "--randomize", "--ranges", "wide", "--seed", "3"]) == 0  # fmt: skip
+    ds = read_dataset(out)
+    assert ds.attrs["generation"]["ranges"] == "wide" and "ofdm_oversample" in ds.params

@@ -5,6 +5,7 @@ Example::
 
     rfml generate --out train.h5 --per-class 1000 --snr-db -10,0,20 --length 1024 --seed 1
     rfml generate --out rand.h5 --per-class 10000 --snr-db -10:20 --length 1024 --randomize
+    rfml generate --out wide.h5 --per-class 10000 --snr-db -10:20 --randomize --ranges wide
     rfml generate --out part3.h5 --shard 3/8 ...   # one of 8 independent shards
 """
 
@@ -84,6 +85,14 @@ def get_args_parser():
         help="draw transmitter and loopback parameters per chunk of vectors "
         "(training data for classifiers; ranges in the file's attributes)",
     )
+    p.add_argument(
+        "--ranges",
+        choices=("v1", "wide"),
+        default=d["ranges"],
+        help="with --randomize: v1 (what the shipped classifiers trained on) or wide (other "
+        "people's transmitters: 2-32 samples per symbol, narrowband OFDM, the GFSK/GMSK "
+        "boundary left out of GFSK) (default %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=d["seed"], help="master seed (default %(default)s)")
     p.add_argument(
         "--shard",
@@ -137,6 +146,7 @@ def config_from_args(args):
             radio=args.radio,
             impairments=args.impairments,
             randomize=args.randomize,
+            ranges=args.ranges,
             seed=args.seed,
             shard=args.shard,
             chunk=args.chunk,

@@ -51,7 +51,8 @@ class _Run:
                 # vain); the drift takes 1 + ppm*1e-6 outputs per input, the OFDM
                 # resampler `oversample`.
                 ppm = imp_kw.get("timing_drift_ppm", 0.0)
-                src_kw["max_samples"] = math.ceil(total / (1 + ppm * 1e-6) / oversample) + 64
+                margin = 16 if oversample == 1.0 else 64  # + the resampler's filter delay
+                src_kw["max_samples"] = math.ceil(total / (1 + ppm * 1e-6) / oversample) + margin
             if cfg.radio == "bladerf":
                 imp_kw = {
                     "seed": imp_kw["seed"],
