@@ -59,7 +59,7 @@ def test_readme_example(tmp_path, monkeypatch, shipped_weights):
     to_vec = blocks.stream_to_vector(gr.sizeof_gr_complex, 1024)
     head = blocks.head(gr.sizeof_gr_complex * 1024, 640)
     clf = rfml.tsddae_classifier()
-    cam = rfml.cam_sink(png_path="cam_{vector}.png", png_every=128)
+    cam = rfml.cam_png_sink(png_path="cam_{vector}.png", png_every=128)
     labels = blocks.message_debug()
     tb.connect(src, radio, noise, to_vec, head, clf, cam)
     tb.msg_connect(clf, "classification", labels, "store")
