@@ -4,7 +4,8 @@
 #
 # One entry point that sets everything up on a fresh Debian 12 machine and then runs:
 #   ./run.sh demo        the main job (see README)
-#   ./run.sh test        the default test suite (pytest incl. every qa_*.py, and ctest)
+#   ./run.sh test        the default test suite: ctest (C++ and every python/rfml/qa_*.py) and
+#                        pytest -m "not slow" tests/; with arguments: ctest -L cpp and pytest ARGS
 #   ./run.sh test-slow   the heavy tests (marker "slow")
 #   ./run.sh setup       only the set-up
 # Every step is skipped when its inputs have not changed, so a second run is quick.
@@ -19,7 +20,9 @@ PREFIX="${RFML_PREFIX:-$ROOT/.prefix}"
 STAMPS="$VENV/.rfml-stamps"
 DEBIAN_PACKAGES=(gnuradio gnuradio-dev pybind11-dev cmake g++ make python3-venv python3-dev
     python3-pyqt5 python3-matplotlib python3-scipy soapysdr0.8-module-bladerf
-    libboost-test-dev)
+    libboost-test-dev
+    gir1.2-gtk-3.0 # GNU Radio Companion's GTK 3 (Debian's gnuradio does not pull it in)
+    xvfb xauth)    # a virtual display for the GRC and display tests
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
 
@@ -69,11 +72,14 @@ setup_venv() {
 }
 
 build_module() {
-    if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+    # The module installs for Debian's python3; ctest runs the Python QA with the venv's
+    # python (RFML_QA_PYTHON), which has torch.
+    if ! grep -qxF "RFML_QA_PYTHON:FILEPATH=$VENV/bin/python" "$BUILD/CMakeCache.txt" 2>/dev/null; then
         log "configuring CMake in $BUILD (install prefix $PREFIX)"
         mkdir -p "$BUILD"
         cmake -S "$ROOT" -B "$BUILD" -DCMAKE_INSTALL_PREFIX="$PREFIX" \
             -DCMAKE_INSTALL_RPATH="$PREFIX/lib" -DPYTHON_EXECUTABLE=/usr/bin/python3 \
+            -DRFML_QA_PYTHON="$VENV/bin/python" \
             >"$BUILD/configure.log" 2>&1 || { cat "$BUILD/configure.log" >&2; rm -f "$BUILD/CMakeCache.txt"; exit 1; }
     fi
     cmake --build "$BUILD" -j"$(nproc)" -- --no-print-directory >/dev/null
@@ -81,7 +87,11 @@ build_module() {
     pydir="$(find "$PREFIX/lib" -maxdepth 3 -type d \( -name site-packages -o -name dist-packages \) 2>/dev/null | head -n1)"
     # A file moved or removed in the source must not linger in the installed package.
     [ -n "$pydir" ] && rm -rf "$pydir/gnuradio/rfml"
+    rm -f "$PREFIX/share/gnuradio/grc/blocks/"rfml_*.block.yml
     cmake --install "$BUILD" >/dev/null
+    # cmake gives installed files their sources' times, and GRC's block cache trusts an entry
+    # made after a file's time: a changed definition would not be read again.
+    find "$PREFIX/share/gnuradio/grc/blocks" -name 'rfml_*.block.yml' -exec touch {} + 2>/dev/null || true
     pydir="$(find "$PREFIX/lib" -maxdepth 3 -type d \( -name site-packages -o -name dist-packages \) | head -n1)"
     export PYTHONPATH="$pydir${PYTHONPATH:+:$PYTHONPATH}"
     export GRC_BLOCKS_PATH="$PREFIX/share/gnuradio/grc/blocks"
@@ -125,8 +135,14 @@ main() {
             ;;
         test)
             setup
-            (cd "$BUILD" && ctest --output-on-failure -L cpp)
-            run_pytest -m "not slow" "$@"
+            if [ $# -eq 0 ]; then
+                # every QA file once (ctest, with the venv's python), then the suites in tests/
+                (cd "$BUILD" && ctest --output-on-failure)
+                run_pytest -m "not slow" tests
+            else
+                (cd "$BUILD" && ctest --output-on-failure -L cpp)
+                run_pytest -m "not slow" "$@"
+            fi
             ;;
         test-slow)
             setup

@@ -13,6 +13,8 @@ GNU Radio only when it is first used.
 """
 
 import importlib
+import sys
+import types
 from pathlib import Path
 
 __version__ = "0.1.0"
@@ -56,3 +58,17 @@ def __dir__():
     except ImportError:
         pass
     return sorted(names)
+
+
+class _Package(types.ModuleType):
+    """Keeps ``rfml.<block>`` the block class: importing a block's module directly (``from
+    gnuradio.rfml.mod_source import ...``) makes Python set the package attribute to the
+    module, which would hide the class from every later ``rfml.mod_source(...)``."""
+
+    def __setattr__(self, name, value):
+        if name in _BLOCKS and isinstance(value, types.ModuleType) and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -85,7 +85,7 @@ class cam_png_sink(gr.sync_block):
         vector_length = params.integer(vector_length, "vector_length", 1)
         png_every = params.integer(png_every, "png_every", 1)
         gr.sync_block.__init__(self, name=name, in_sig=[(np.complex64, vector_length)], out_sig=[])
-        from . import cam_view
+        from .gui import cam_view
         from .ml import inference
 
         self._view = cam_view

@@ -21,7 +21,7 @@ from gnuradio import (  # noqa: E402
     gr_unittest,
     rfml,  # noqa: E402
 )
-from gnuradio.rfml import cam_view  # noqa: E402
+from gnuradio.rfml.gui import cam_view  # noqa: E402
 from gnuradio.rfml.ml.contract import CLASSES  # noqa: E402
 from PyQt5 import QtGui, QtWidgets  # noqa: E402
 

@@ -28,6 +28,8 @@ SUBCOMMANDS = {
     "generate": "generate a labelled HDF5 data set through the (simulated) loopback",
     "capture": "record a loopback run to a SigMF recording with class and SNR annotations",
     "demo": "live modulation classification through the simulated loopback",
+    "display": "realtime classification display: label, probabilities, constellation, CAM",
+    "grc": "GNU Radio Companion with gr-rfml and torch visible (Run works for the examples)",
 }
 
 # Errors a user can cause and fix (bad files, options, missing devices): one line, no trace.

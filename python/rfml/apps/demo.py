@@ -6,8 +6,8 @@ Six sources take turns (``--per-class`` vectors each) through the simulated RF l
 vector and the CAM sink shows why the CAM model decides as it does (in a window when there
 is a display, PNG files otherwise). It prints one table row per SNR as the run finishes,
 then the accuracy per class and SNR, and writes to ``--out-dir``:
-``cam_<snr>dB_<class>.png`` (the CAM display of each class's first vector at each SNR),
-``confusion.png`` and ``accuracy_vs_snr.png``.
+``cam_grid.png`` (the CAM display of each class's first vector at each SNR, classes by
+SNRs), ``confusion.png`` and ``accuracy_vs_snr.png``.
 
 ``rfml demo --dataset`` is the data set demo instead: ``OUT_DIR/demo.h5`` (the gr-rfml
 HDF5 contract) and ``OUT_DIR/demo.png`` (for each class one constellation, a 2-D histogram
@@ -84,13 +84,9 @@ def class_spectrum(iq):
         (freq, psd_db): normalised frequency ``(L,)`` in cycles/sample (-0.5 .. 0.5) and the
         Hann-windowed periodogram averaged over the n vectors, in dB, ``(L,)``.
     """
-    import numpy as np
+    from ..ml.plots import mean_psd_db
 
-    x = iq[:, 0] + 1j * iq[:, 1]
-    w = np.hanning(x.shape[-1])
-    spec = np.mean(np.abs(np.fft.fft(x * w, axis=-1)) ** 2, axis=0) / np.sum(w**2)
-    freq = np.fft.fftshift(np.fft.fftfreq(x.shape[-1]))
-    return freq, 10 * np.log10(np.fft.fftshift(spec) + 1e-12)
+    return mean_psd_db(iq[:, 0] + 1j * iq[:, 1])
 
 
 def plot_dataset(ds, path):
@@ -170,7 +166,7 @@ def classification_demo(args):
     """The classification demo: run, print the tables, write the PNGs (and JSON)."""
     from gnuradio import gr
 
-    from .. import classification_demo as demo
+    from ..flowgraphs import classification_demo as demo
     from ..ml.contract import CLASSES
 
     # The table is the console output: GNU Radio's info lines (buffer sizes) stay out of it.
@@ -201,7 +197,7 @@ def classification_demo(args):
     print(f"{'all':>7} {cells} {100 * report['accuracy']:6.1f}")
     print(f"\nconfusion matrix: {report['files']['confusion']}")
     print(f"accuracy vs SNR:  {report['files']['accuracy_vs_snr']}")
-    print(f"CAM displays:     {out}/cam_<snr>dB_<class>.png ({len(report['files']['cam'])} files)")
+    print(f"CAM displays:     {report['files']['cam_grid']} (classes x SNRs)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)

@@ -1,2 +1,3 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Non-block flowgraph code: data set generation and the demo flowgraphs."""
+"""Non-block flowgraph code: data set generation, the classification demo, the realtime
+display's signal chain and the capture example's SigMF metadata."""

@@ -20,27 +20,80 @@ def _pyplot():
     return plt
 
 
-def accuracy_vs_snr(curves, path, title="Accuracy against SNR"):
-    """Plot accuracy per SNR for one or more models.
+def mean_psd_db(iq):
+    """Mean power spectral density of complex vectors.
 
     Args:
-        curves (dict[str, dict[str, float]]): model name -> {"-10": acc, ...}.
+        iq (numpy.ndarray): complex ``(n, L)``.
+
+    Returns:
+        (freq, psd_db): normalised frequency ``(L,)`` in cycles/sample (-0.5 .. 0.5) and the
+        Hann-windowed periodogram averaged over the n vectors, in dB, ``(L,)``.
+    """
+    x = np.asarray(iq)
+    w = np.hanning(x.shape[-1])
+    spec = np.mean(np.abs(np.fft.fft(x * w, axis=-1)) ** 2, axis=0) / np.sum(w**2)
+    freq = np.fft.fftshift(np.fft.fftfreq(x.shape[-1]))
+    return freq, 10 * np.log10(np.fft.fftshift(spec) + 1e-12)
+
+
+# Accuracy at or above this is where curves crowd together: the zoomed panel shows it.
+ZOOM_FROM = 0.9
+
+
+def zoom_range(curves):
+    """(low, high) in % of the zoomed panel: from just below the lowest accuracy that is at
+    least ``ZOOM_FROM`` to just above 100; None when no point reaches ``ZOOM_FROM`` or all
+    such points are equal (nothing to tell apart).
+
+    Args:
+        curves (dict[str, dict[str, float]]): name -> {snr: accuracy in [0, 1]}.
+    """
+    high = [v for per_snr in curves.values() for v in per_snr.values() if v >= ZOOM_FROM]
+    if len(set(high)) < 2:
+        return None
+    low = 100 * min(high)
+    pad = max(0.05 * (100 - low), 0.2)
+    return low - pad, 100 + pad
+
+
+def accuracy_vs_snr(curves, path, title="Accuracy against SNR", overall=None):
+    """Plot accuracy per SNR: the full range, and beside it a zoom on the top where lines
+    crowd (see ``zoom_range``).
+
+    Args:
+        curves (dict[str, dict[str, float]]): curve name (a model, a class) -> {"-10": acc,
+            ...}; accuracies in [0, 1].
         path (str | Path): the PNG to write.
         title (str): figure title.
+        overall (str or None): the curve that is the overall accuracy: drawn thick and black,
+            the others thin and dashed around it; None = all curves alike (e.g. models).
     """
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    for name, per_snr in curves.items():
-        snrs = sorted(per_snr, key=int)
-        ax.plot(
-            [int(s) for s in snrs], [100 * per_snr[s] for s in snrs], marker="o", ms=3, label=name
-        )
-    ax.set_xlabel("SNR (dB)")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 101)
-    ax.grid(alpha=0.3)
-    ax.set_title(title)
-    ax.legend(loc="lower right")
+    zoom = zoom_range(curves)
+    ncols = 2 if zoom else 1
+    fig, axes = plt.subplots(1, ncols, figsize=(6.4 * ncols, 4.4), dpi=110, squeeze=False)
+    markers = "osD^v<>ph*"
+    for ax in axes[0]:
+        for k, (name, per_snr) in enumerate(curves.items()):
+            snrs = sorted(per_snr, key=float)
+            x, y = [float(s) for s in snrs], [100 * per_snr[s] for s in snrs]
+            if name == overall:
+                ax.plot(x, y, color="black", lw=2.6, marker="o", ms=5, label=name, zorder=3)
+            else:
+                style = dict(lw=1.2, ls="--", alpha=0.9) if overall else dict(lw=1.6)
+                ax.plot(x, y, marker=markers[k % len(markers)], ms=4, label=name, **style)
+        ax.set_xlabel("SNR (dB)")
+        ax.grid(alpha=0.3)
+    full = axes[0, 0]
+    full.set_ylabel("accuracy (%)")
+    full.set_ylim(0, 101)
+    full.set_title(title)
+    if zoom:
+        axes[0, 1].set_ylim(*zoom)
+        axes[0, 1].set_title(f"zoom: {zoom[0]:.1f} to 100 %")
+        full.axhspan(zoom[0], 100, color="0.85", alpha=0.5, zorder=0)
+    axes[0, -1].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(Path(path))
     plt.close(fig)

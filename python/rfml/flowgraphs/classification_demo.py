@@ -4,11 +4,11 @@
 
 Per SNR the flowgraph is::
 
-    mod_source x 6 -> class cycler -> loopback(sim) -> awgn_snr -> stream_to_vector -> head
-        -> tsddae_classifier --(messages)--> message_debug
-                             \\-> cam_sink (widget or PNG files)
+    mod_source x 6 -> class_switch (round robin) -> loopback(sim) -> awgn_snr
+        -> stream_to_vector -> head -> tsddae_classifier --(messages)--> message_debug
+                                                     \\-> cam_sink (widget or PNG files)
 
-The cycler passes ``per_class`` whole vectors of each class in turn, so the true class of
+The switch passes ``per_class`` whole vectors of each class in turn, so the true class of
 the vector starting at sample ``offset`` is ``classes[(offset // L) // per_class]``; the
 simulated loopback is kept rate-preserving (no timing drift) so that this holds exactly.
 """
@@ -23,49 +23,14 @@ import numpy as np
 import pmt
 from gnuradio import blocks, gr
 
-from .ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH
+from ..ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH
+from .class_switch import class_switch
 
 # The sim loopback's impairments in the demo: a small carrier offset, phase noise, IQ
 # imbalance and DC offset, no timing drift (which would move vectors off the class cycle).
 DEMO_IMPAIRMENTS = dict(
     freq_offset=2e-4, phase_noise_std=1e-3, iq_gain_db=0.2, iq_phase_deg=1.0, dc_offset=0.01
 )
-
-
-class class_cycler(gr.basic_block):
-    """Passes ``segment`` samples of input 0, then of input 1, ... round robin.
-
-    Only the selected input is consumed; the others wait with full buffers, so each source
-    continues where it stopped.
-
-    Args:
-        n_inputs (int): number of complex inputs.
-        segment (int): samples taken from one input before moving to the next.
-    """
-
-    def __init__(self, n_inputs, segment):
-        gr.basic_block.__init__(
-            self, name="class_cycler", in_sig=[np.complex64] * int(n_inputs),
-            out_sig=[np.complex64],
-        )  # fmt: skip
-        self.n_inputs = int(n_inputs)
-        self.segment = int(segment)
-        self._current = 0
-        self._left = self.segment
-
-    def forecast(self, noutput_items, ninputs):
-        return [noutput_items if i == self._current else 0 for i in range(ninputs)]
-
-    def general_work(self, input_items, output_items):
-        i = self._current
-        n = min(len(output_items[0]), len(input_items[i]), self._left)
-        output_items[0][:n] = input_items[i][:n]
-        self.consume(i, n)
-        self._left -= n
-        if self._left == 0:
-            self._current = (i + 1) % self.n_inputs
-            self._left = self.segment
-        return n
 
 
 @dataclass
@@ -126,17 +91,17 @@ class demo_flowgraph(gr.top_block):
     def __init__(self, snr_db, *, per_class, vector_length=DEFAULT_VECTOR_LENGTH,
                  classes=CLASSES, model_path="", cam_model_path="", batch_size=64,
                  device="auto", seed=0, cam_png="", headless=True):  # fmt: skip
-        from .awgn_snr import awgn_snr
-        from .cam_sink import cam_sink
-        from .loopback import loopback
-        from .mod_source import mod_source
-        from .tsddae_classifier import tsddae_classifier
+        from ..awgn_snr import awgn_snr
+        from ..cam_sink import cam_sink
+        from ..loopback import loopback
+        from ..mod_source import mod_source
+        from ..tsddae_classifier import tsddae_classifier
 
         gr.top_block.__init__(self, "rfml classification demo")
         self.n_vectors = per_class * len(classes)
         seeds = np.random.default_rng(seed).integers(1, 2**31 - 1, size=len(classes) + 2)
         self.sources = [mod_source(c, seed=int(s)) for c, s in zip(classes, seeds, strict=False)]
-        self.cycler = class_cycler(len(classes), per_class * vector_length)
+        self.switch = class_switch(classes, vector_length, cycle=per_class)
         self.loopback = loopback(radio="sim", seed=int(seeds[-2]), **DEMO_IMPAIRMENTS)
         self.awgn = awgn_snr(snr_db=snr_db, vector_length=vector_length, seed=int(seeds[-1]))
         self.to_vector = blocks.stream_to_vector(gr.sizeof_gr_complex, vector_length)
@@ -144,8 +109,8 @@ class demo_flowgraph(gr.top_block):
         self.classifier = tsddae_classifier(model_path, vector_length, batch_size, device)
         self.debug = blocks.message_debug()
         for i, src in enumerate(self.sources):
-            self.connect(src, (self.cycler, i))
-        self.connect(self.cycler, self.loopback, self.awgn, self.to_vector, self.head,
+            self.connect(src, (self.switch, i))
+        self.connect(self.switch, self.loopback, self.awgn, self.to_vector, self.head,
                      self.classifier)  # fmt: skip
         self.msg_connect(self.classifier, "classification", self.debug, "store")
         self.cam = None
@@ -251,7 +216,7 @@ def summary(results, out_dir):
     Returns a JSON-ready dict: accuracy, per_snr, per_class_snr, classes, confusion (all
     SNRs), confusion_at ({snr: counts}), files.
     """
-    from .ml import metrics, plots
+    from ..ml import metrics, plots
 
     out_dir = Path(out_dir)
     truth = np.concatenate([r.truth for r in results])
@@ -267,13 +232,28 @@ def summary(results, out_dir):
     plots.confusion_matrix(metrics.confusion(pred, truth, n), CLASSES, confusion_png,
                            title=f"Demo: all SNRs ({len(truth)} vectors)")  # fmt: skip
     accuracy_png = out_dir / "accuracy_vs_snr.png"
-    curves = {"TS-DDAE": report["per_snr"]}
+    curves = {"all classes": report["per_snr"]}
     curves.update({c: {metrics.snr_key(r.snr_db): r.accuracy(i) for r in results}
                    for i, c in enumerate(CLASSES)})  # fmt: skip
-    plots.accuracy_vs_snr(curves, accuracy_png, title="Demo: accuracy against SNR")
+    plots.accuracy_vs_snr(curves, accuracy_png, title="Demo: TS-DDAE accuracy against SNR",
+                          overall="all classes")  # fmt: skip
     report["files"] = {
         "confusion": str(confusion_png),
         "accuracy_vs_snr": str(accuracy_png),
-        "cam": sorted(str(f) for r in results for f in r.cam_files.values()),
+        "cam_grid": str(write_cam_grid(results, out_dir / "cam_grid.png")),
     }
     return report
+
+
+def write_cam_grid(results, path):
+    """The CAM displays of every class (rows) at every SNR (columns) as one PNG; the single
+    displays it is made of are removed. Returns ``path``."""
+    from ..gui import cam_view
+
+    files = [[r.cam_files.get(c) for r in results] for c in CLASSES]
+    cam_view.save_grid(files, CLASSES, [f"{r.snr_db:+g} dB" for r in results], path)
+    for r in results:
+        for f in r.cam_files.values():
+            Path(f).unlink(missing_ok=True)
+        r.cam_files.clear()
+    return Path(path)

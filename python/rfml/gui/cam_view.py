@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from .ml.contract import INVALID_LABEL
+from ..ml.contract import INVALID_LABEL
 
 BACKGROUND = QtGui.QColor(255, 255, 255)
 TEXT = QtGui.QColor(20, 20, 20)
@@ -253,3 +253,45 @@ class CamWidget(QtWidgets.QWidget):
                 paint_frame(p, self.width(), self.height(), self.frame)
         finally:
             p.end()
+
+
+def save_grid(files, row_names, col_names, path, cell=(480, 300)):
+    """One PNG of many CAM displays: ``files[r][c]`` (a PNG path, or None for an empty
+    cell) drawn at ``cell`` size in a grid with the row names on the left and the column
+    names on top. OSError naming the path when a file cannot be read or written.
+
+    Args:
+        files (list of list): rows of PNG paths (or None).
+        row_names, col_names (sequence of str): the labels.
+        path (str or Path): the PNG to write.
+        cell ((int, int)): width and height of one display in the grid.
+    """
+    ensure_gui()
+    width, height = cell
+    left, top = NAME_WIDTH + 2 * MARGIN, TITLE_HEIGHT + MARGIN
+    grid = QtGui.QImage(left + width * len(col_names), top + height * len(row_names),
+                        QtGui.QImage.Format_RGB32)  # fmt: skip
+    grid.fill(BACKGROUND)
+    p = QtGui.QPainter(grid)
+    try:
+        p.setRenderHint(QtGui.QPainter.SmoothPixmapTransform)
+        p.setFont(title_font())
+        p.setPen(TEXT)
+        for c, name in enumerate(col_names):
+            p.drawText(QtCore.QRect(left + c * width, 0, width, top), QtCore.Qt.AlignCenter, name)
+        for r, name in enumerate(row_names):
+            p.drawText(QtCore.QRect(0, top + r * height, left - MARGIN, height),
+                       QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter, name)  # fmt: skip
+            for c, file in enumerate(files[r]):
+                if file is None:
+                    continue
+                image = QtGui.QImage(str(file))
+                if image.isNull():
+                    raise OSError(f"could not read the CAM image {file}: check it is a PNG")
+                target = QtCore.QRect(left + c * width, top + r * height, width, height)
+                p.drawImage(target.adjusted(2, 2, -2, -2), image)
+    finally:
+        p.end()
+    if not grid.save(str(path), "PNG"):
+        raise OSError(f"could not write {path}: check the folder exists and is writable")
+    return path
