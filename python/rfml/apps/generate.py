@@ -12,7 +12,7 @@ Example::
 import argparse
 import time
 
-from ..ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH
+from ..ml.contract import CLASSES
 from . import UsageError, positive_int
 
 
@@ -52,7 +52,7 @@ def get_args_parser():
     p.add_argument(
         "--length",
         type=positive_int,
-        default=DEFAULT_VECTOR_LENGTH,
+        default=d["length"],
         help="samples per vector (default %(default)s, the shipped models' vector length; "
         "225 is the CAE-CAM report's)",
     )

@@ -13,11 +13,12 @@ import numpy as np
 from ... import dsp
 from ...ml import contract
 
-# Defaults: the protocol of cae-cam-bladerf.md (Table 1: 10 samples per symbol, 225 samples
-# per vector, 10000 vectors per class; SNRs of its figure 2) scaled down 50x.
+# Defaults: the protocol of cae-cam-bladerf.md (Table 1: 10 samples per symbol, 10000 vectors
+# per class; SNRs of its figure 2) scaled down 50x, at the shipped models' vector length
+# (the report's is 225).
 DEFAULT_PER_CLASS = 200
 DEFAULT_SNR_DB = "-5,0,5,10,20"
-DEFAULT_LENGTH = 225
+DEFAULT_LENGTH = contract.DEFAULT_VECTOR_LENGTH
 
 # The simulated loopback's "typical" profile: what a BladeRF's internal RF loopback adds.
 # TX and RX share one reference clock, so carrier and sample-clock offsets are tiny; the
