@@ -14,10 +14,10 @@ seed, command), ``metrics`` and ``command``. Every problem with a card or its we
 
 import json
 import math
-import os
 from pathlib import Path
 
 from . import models
+from .fileio import atomic_outputs
 
 # Shipped weights, installed with the package: gnuradio/rfml/weights/<kind>_small.safetensors
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -108,20 +108,11 @@ def shipped(kind):
     return path
 
 
-def _replace_atomically(path, write):
-    """Call write(tmp_path), then rename the temporary file onto ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_card(path, card):
     """Write ``card`` as the JSON card of checkpoint ``path`` (atomically)."""
     text = json.dumps(card, indent=2) + "\n"
-    _replace_atomically(card_path(path), lambda p: p.write_text(text))
+    with atomic_outputs(card_path(path)) as (tmp,):
+        tmp.write_text(text)
 
 
 def save(model, card, path):
@@ -149,7 +140,8 @@ def save(model, card, path):
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"kind": card["kind"], "preset": str(card["preset"])}
-    _replace_atomically(path, lambda p: save_file(state, str(p), metadata=meta))
+    with atomic_outputs(path) as (tmp,):
+        save_file(state, str(tmp), metadata=meta)
     write_card(path, card)
     return card
 
