@@ -83,9 +83,11 @@ build_module() {
             >"$BUILD/configure.log" 2>&1 || { cat "$BUILD/configure.log" >&2; rm -f "$BUILD/CMakeCache.txt"; exit 1; }
     fi
     cmake --build "$BUILD" -j"$(nproc)" -- --no-print-directory >/dev/null
-    local pydir
-    pydir="$(find "$PREFIX/lib" -maxdepth 3 -type d \( -name site-packages -o -name dist-packages \) 2>/dev/null | head -n1)"
+    local pydir=""
     # A file moved or removed in the source must not linger in the installed package.
+    if [ -d "$PREFIX/lib" ]; then
+        pydir="$(find "$PREFIX/lib" -maxdepth 3 -type d \( -name site-packages -o -name dist-packages \) | head -n1)"
+    fi
     [ -n "$pydir" ] && rm -rf "$pydir/gnuradio/rfml"
     rm -f "$PREFIX/share/gnuradio/grc/blocks/"rfml_*.block.yml
     cmake --install "$BUILD" >/dev/null
