@@ -16,12 +16,7 @@ from hypothesis import strategies as st
 @pytest.fixture(scope="module")
 def codec():
     torch.manual_seed(0)
-    model = hqarf.build("tiny", vector_length=256)
-    # One training-mode pass seeds the codebooks from data, as the first training step does.
-    model.train()
-    with torch.no_grad():
-        for level, z in enumerate(model.forward_encoder(torch.randn(8, 2, 256))):
-            model.codebooks[level](z)
+    model = hqarf.build("tiny", vector_length=256).seed_codebooks(torch.randn(8, 2, 256))
     runner = CodecRunner(model, 256, "cpu")
     return packet.PacketCodec(runner, packet.model_id(model))
 

@@ -43,13 +43,12 @@ def _timed(fn):
 
 def run(args):
     from ..dsp.codec import ClassicalCodec
-    from ..ml import packet
-    from ..ml.inference import load_runner
+    from ..ml.packet import load_codec
     from ..ml.train import set_threads
 
     set_threads(args.threads)
-    runner, _ = load_runner(args.model, kind="hqarf", device=args.device)
-    pcodec = packet.PacketCodec(runner, packet.model_id(runner.model))
+    pcodec, _ = load_codec(args.model, device=args.device)
+    runner = pcodec.runner
     length, bs = runner.vector_length, int(args.batch_size)
     n = max(bs, args.vectors // bs * bs)
     rng = np.random.default_rng(0)

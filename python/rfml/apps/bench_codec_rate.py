@@ -262,11 +262,11 @@ def plot(result, folder, name="hqarf"):
 
 def load(args):
     """(PacketCodec, codec card, classifier runner) of the command line."""
-    from ..ml import packet
-    from ..ml.inference import load_predictor, load_runner
+    from ..ml.inference import load_predictor
+    from ..ml.packet import load_codec
 
-    runner, card = load_runner(args.model, kind="hqarf", device=args.device)
-    pcodec = packet.PacketCodec(runner, packet.model_id(runner.model))
+    pcodec, card = load_codec(args.model, device=args.device)
+    runner = pcodec.runner
     classifier, _ = load_predictor(
         args.classifier,
         kind=args.classifier_kind,

@@ -227,6 +227,18 @@ class PacketCodec:
         return out
 
 
+def load_codec(model_path="", vector_length=None, device="auto"):
+    """A self-checked :class:`PacketCodec` of a checkpoint ("" = the shipped hqarf weights)
+    and its card: ``(codec, card)``."""
+    from .inference import load_runner
+
+    runner, card = load_runner(model_path, kind="hqarf", vector_length=vector_length,
+                               device=device)  # fmt: skip
+    codec = PacketCodec(runner, model_id(runner.model))
+    runner.self_check(codec.levels)
+    return codec, card
+
+
 def _levels(model):
     """How many levels a codec model has (it answers code_length for 0..n-1)."""
     n = 0

@@ -284,6 +284,16 @@ class Hqarf(nn.Module):
             total = total + F.mse_loss(self.forward_decoder(q, level), x)
         return total / LEVELS
 
+    @torch.no_grad()
+    def seed_codebooks(self, x):
+        """Set every level's codebook to random latents of normalised IQ x (B, 2, L), as the
+        first quantised training step does; returns the model in eval mode."""
+        self.train()
+        for level, z in enumerate(self.forward_encoder(x)):
+            flat = z.permute(0, 2, 1).reshape(-1, z.shape[1])
+            self.codebooks[level].seed(flat.float())
+        return self.eval()
+
     # ------------------------------------------------------------------ codec protocol
 
     def _level(self, level):
