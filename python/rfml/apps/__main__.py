@@ -19,6 +19,8 @@ SUBCOMMANDS = {
     "generate": "generate a labelled HDF5 data set through the (simulated) loopback",
     "capture": "record a loopback run to a SigMF recording with class and SNR annotations",
     "demo": "live modulation classification through the simulated loopback",
+    "compress": "compress a data set's vectors into HQARF codec packets (an .rfc container)",
+    "decompress": "decode an .rfc container back to an HDF5 data set",
 }
 
 

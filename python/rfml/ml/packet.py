@@ -248,3 +248,85 @@ def _levels(model):
         except ValueError:
             return n
         n += 1
+
+
+# ----------------------------------------------------------------------------- container
+
+CONTAINER_MAGIC = b"RFMLC\x01"  # magic and container version 1
+_RECORD = struct.Struct(">H")
+_SNR = struct.Struct(">f")
+
+
+def write_container(path, packets, *, label=None, snr_db=None, meta=None):
+    """Write packets (and each vector's label and SNR) as one ``.rfc`` file, atomically.
+
+    Layout (big-endian; docs/codec_packet.md): ``b"RFMLC\\x01"``, u32 length n of a UTF-8
+    JSON header, the header (``vectors``, ``has_label``, ``has_snr_db`` and ``meta``), then
+    one record per vector: u16 packet length, the packet, a u8 label when ``has_label``, a
+    float32 SNR in dB when ``has_snr_db``. Returns the file's size in bytes.
+    """
+    import json
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    if label is not None and (np.min(label) < 0 or np.max(label) > 255):
+        raise ValueError("labels must lie in 0..255 to be kept in a container")
+    head = json.dumps({"vectors": len(packets), "has_label": label is not None,
+                       "has_snr_db": snr_db is not None, "meta": meta or {}}).encode()  # fmt: skip
+    parts = [CONTAINER_MAGIC, struct.pack(">I", len(head)), head]
+    for i, p in enumerate(packets):
+        parts += [_RECORD.pack(len(p)), p]
+        if label is not None:
+            parts.append(bytes([int(label[i])]))
+        if snr_db is not None:
+            parts.append(_SNR.pack(float(snr_db[i])))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(b"".join(parts))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.stat().st_size
+
+
+def read_container(path):
+    """Read a ``.rfc`` file: ``(packets (list of bytes), label int64 (N,) or None, snr_db
+    float32 (N,) or None, meta dict)``; PacketError names what is wrong with a bad file."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; make one with `rfml compress`")
+    data = path.read_bytes()
+    if data[:6] != CONTAINER_MAGIC:
+        raise PacketError(f"{path} is not an rfml compress container (version 1)")
+    try:
+        (n,) = struct.unpack_from(">I", data, 6)
+        head = json.loads(data[10 : 10 + n])
+        count = int(head["vectors"])
+        has_label, has_snr = bool(head["has_label"]), bool(head["has_snr_db"])
+    except (struct.error, ValueError, KeyError, TypeError) as e:
+        raise PacketError(f"{path}: unreadable container header ({e})") from None
+    pos, packets, labels, snrs = 10 + n, [], [], []
+    for i in range(count):
+        if pos + 2 > len(data):
+            raise PacketError(f"{path} ends after {i} of its {count} vectors: truncated")
+        (size,) = _RECORD.unpack_from(data, pos)
+        end = pos + 2 + size + has_label + 4 * has_snr
+        if end > len(data):
+            raise PacketError(f"{path} ends inside vector {i} of {count}: truncated")
+        packets.append(data[pos + 2 : pos + 2 + size])
+        pos += 2 + size
+        if has_label:
+            labels.append(data[pos])
+            pos += 1
+        if has_snr:
+            snrs.append(_SNR.unpack_from(data, pos)[0])
+            pos += 4
+    if pos != len(data):
+        raise PacketError(f"{path} has {len(data) - pos} bytes after its {count} vectors")
+    label = np.array(labels, np.int64) if has_label else None
+    snr_db = np.array(snrs, np.float32) if has_snr else None
+    return packets, label, snr_db, head.get("meta", {})
