@@ -91,3 +91,24 @@ def test_bench_codec_reports_rates_beside_the_baseline(files, tmp_path):
         assert entry["encode_samples_per_s"] > 1e4 and entry["decode_samples_per_s"] > 1e4
     assert figures["levels"]["L4"]["packet_bytes"] == 18 + 8 * 5 // 8
     assert figures["baseline"]["encode_samples_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_reproduce_runs_the_codec_recipe_and_records_its_measurement(tmp_path):
+    args = ["train", "reproduce", "hqarf_small", "--preset", "tiny", "--size-scale", "0.01",
+            "--budget-scale", "0.01", "--work-dir", str(tmp_path / "w"), "--out-dir",
+            str(tmp_path / "o"), "--docs-dir", str(tmp_path / "d"), "--quiet"]  # fmt: skip
+    assert rfml(args) == 0
+    card = checkpoint.read_card(tmp_path / "o" / "hqarf_small.safetensors")
+    rate = card["metrics"]["codec_rate"]
+    assert list(rate["levels"]) == ["L0", "L1", "L2", "L3", "L4"]
+    assert [s.name for s in card_steps(card)] == ["reconstruct", "quantise", "generative"]
+    assert {p.name for p in (tmp_path / "d").iterdir()} == {"hqarf_rate_accuracy.png",
+                                                           "hqarf_rate_snr.png"}  # fmt: skip
+
+
+def card_steps(card):
+    """The recipe's steps as recorded in a card (objects with a ``name`` = the stage)."""
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(name=s["stage"]) for s in card["recipe"]["steps"]]

@@ -276,6 +276,16 @@ def load(args):
     return pcodec, card, classifier
 
 
+def recipe_metrics(args, model_path, tests):
+    """The codec's figures for its card (``rfml train reproduce``): the measurement of
+    :func:`run` on the recipe's test sets, plots in ``args.docs_dir``."""
+    margs = get_args_parser().parse_args([])
+    margs.model, margs.device, margs.threads = str(model_path), args.device, args.threads
+    margs.nominal, margs.randomized = str(tests["nominal"]), str(tests["randomized"])
+    margs.plots = str(args.docs_dir)
+    return {"codec_rate": run(margs)}
+
+
 def run(args):
     from ..ml import loading
     from ..ml.evaluation import map_labels

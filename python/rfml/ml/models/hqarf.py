@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..contract import DEFAULT_VECTOR_LENGTH
+from ..recipes import DATA_SETS, Recipe, Step, Test
 from ..signal import normalize_power
 from . import Stage, from_preset
 
@@ -396,3 +397,52 @@ ARCHITECTURE = (
     "dead-code revival per level; one shared chain of transposed-convolution decoder stages "
     "that level k enters at stage k; deterministic nearest-entry codes."
 )
+
+# The codec's data: nominal and randomised transmitters over a wide SNR range for training;
+# test sets at the SNRs of the measurement, with the seeds `rfml bench codec-rate` uses.
+CODEC_DATA = {
+    "codec_rand": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=902),
+    "codec_nom": dict(per_class=2500, snr_db="-10:30", seed=901),
+    "codec_test_nom": dict(per_class=40, snr_db="-5,0,5,10,20", seed=7101),
+    "codec_test_rand": dict(per_class=40, snr_db="-5,0,5,10,20", randomize=True, seed=7102),
+}
+
+RECIPES = {
+    "hqarf_small": Recipe(
+        train=("codec_rand", "codec_nom"),
+        steps=(
+            Step(
+                "hqarf_reconstruct",
+                KIND,
+                "reconstruct",
+                budget_min=12.0,
+                epochs=2,
+                lr=2e-3,
+                batch_size=64,
+            ),
+            Step(
+                "hqarf_quantise",
+                KIND,
+                "quantise",
+                budget_min=44.0,
+                epochs=6,
+                lr=1e-3,
+                init="hqarf_reconstruct",
+                batch_size=64,
+            ),
+            Step(
+                "hqarf_generative",
+                KIND,
+                "generative",
+                budget_min=14.0,
+                epochs=2,
+                lr=5e-4,
+                init="hqarf_quantise",
+                batch_size=64,
+            ),
+        ),  # fmt: skip
+        tests=(Test("nominal", "codec_test_nom"), Test("randomized", "codec_test_rand")),
+        val_fraction=0.05,
+        data_sets={**DATA_SETS, **CODEC_DATA},
+    )
+}
