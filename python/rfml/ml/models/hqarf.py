@@ -62,39 +62,20 @@ KL_TEMPERATURE = 0.5
 # Rows of the distance matrix the KL term is estimated on (the batch mean needs no more).
 KL_ROWS = 4096
 
+# fmt: off
 PRESETS = {
     # widths: channels of encoder stage k (the decoder stage k mirrors it); code_dim: the
     # channels quantised per time step; codebook_size: K entries per level; blocks: residual
     # blocks per stage; kernel: their convolution length; decay and dead_fraction: the
     # codebooks' moving average and revival threshold.
-    "tiny": dict(
-        widths=(8, 8, 16, 16, 16),
-        code_dim=8,
-        codebook_size=32,
-        blocks=0,
-        kernel=3,
-        decay=0.9,
-        dead_fraction=0.03,
-    ),  # fmt: skip
-    "small": dict(
-        widths=(16, 32, 48, 64, 64),
-        code_dim=32,
-        codebook_size=256,
-        blocks=1,
-        kernel=3,
-        decay=0.99,
-        dead_fraction=0.03,
-    ),  # fmt: skip
-    "paper": dict(
-        widths=(16, 16, 32, 64, 128),
-        code_dim=256,
-        codebook_size=64,
-        blocks=2,
-        kernel=3,
-        decay=0.99,
-        dead_fraction=0.03,
-    ),  # fmt: skip
+    "tiny": dict(widths=(8, 8, 16, 16, 16), code_dim=8, codebook_size=32, blocks=0, kernel=3,
+                 decay=0.9, dead_fraction=0.03),
+    "small": dict(widths=(16, 32, 48, 64, 64), code_dim=32, codebook_size=256, blocks=1,
+                  kernel=3, decay=0.99, dead_fraction=0.03),
+    "paper": dict(widths=(16, 16, 32, 64, 128), code_dim=256, codebook_size=64, blocks=2,
+                  kernel=3, decay=0.99, dead_fraction=0.03),
 }
+# fmt: on
 
 
 class Codebook(nn.Module):
@@ -442,7 +423,7 @@ RECIPES = {
             ),
         ),  # fmt: skip
         tests=(Test("nominal", "codec_test_nom"), Test("randomized", "codec_test_rand")),
-        val_fraction=0.05,
+        val_fraction=0.02,
         data_sets={**DATA_SETS, **CODEC_DATA},
     )
 }
