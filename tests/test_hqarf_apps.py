@@ -84,11 +84,12 @@ def test_bench_codec_reports_rates_beside_the_baseline(files, tmp_path):
     _, ckpt, _, _ = files
     out = tmp_path / "b.json"
     assert rfml(["bench", "codec", "--model", str(ckpt), "--levels", "0,4", "--vectors", "64",
-                 "--repeats", "1", "--json", str(out)]) == 0  # fmt: skip
+                 "--repeats", "1", "--threads", "1", "--json", str(out)]) == 0  # fmt: skip
     figures = json.loads(out.read_text())
     assert set(figures["levels"]) == {"L0", "L4"}
     for entry in figures["levels"].values():
-        assert entry["encode_samples_per_s"] > 1e4 and entry["decode_samples_per_s"] > 1e4
+        rates = entry["threads_1"]
+        assert rates["encode_samples_per_s"] > 1e4 and rates["decode_samples_per_s"] > 1e4
     assert figures["levels"]["L4"]["packet_bytes"] == 18 + 8 * 5 // 8
     assert figures["baseline"]["encode_samples_per_s"] > 0
 
