@@ -6,12 +6,7 @@ import pmt
 from gnuradio import gr
 
 from .ml.contract import DEFAULT_VECTOR_LENGTH
-
-# Defaults shared by the GRC block, the Python API and the apps.
-DEFAULT_LEVEL = 3
-DEFAULT_BATCH_SIZE = 64
-# Stream tags copied into each packet's PDU metadata (the latest value seen on the stream).
-FORWARDED_TAGS = ("rfml_class", "rfml_snr_db")
+from .ml.packet import DEFAULT_BATCH_SIZE, DEFAULT_LEVEL, FORWARDED_TAGS
 
 
 class hqarf_compressor(gr.sync_block):

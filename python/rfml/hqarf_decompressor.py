@@ -8,8 +8,8 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from .hqarf_compressor import DEFAULT_BATCH_SIZE, FORWARDED_TAGS
 from .ml.contract import DEFAULT_VECTOR_LENGTH
+from .ml.packet import DEFAULT_BATCH_SIZE, FORWARDED_TAGS
 
 # How long an idle work() call waits for packets before it returns (seconds).
 WAIT_S = 0.05

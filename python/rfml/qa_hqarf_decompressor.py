@@ -31,22 +31,25 @@ def pdu(data, **meta):
     return pmt.cons(m, pmt.init_u8vector(len(data), np.frombuffer(data, np.uint8)))
 
 
+def setUpModule():
+    """One tiny codec checkpoint for the module (seeded codebooks) and its PacketCodec."""
+    global TMP, PATH, CODEC
+    TMP = tempfile.TemporaryDirectory()
+    torch.manual_seed(1)
+    model = hqarf.build("tiny", vector_length=L).seed_codebooks(torch.randn(16, 2, L))
+    PATH = str(Path(TMP.name) / "hqarf_tiny.safetensors")
+    checkpoint.save(model, {"classes": None}, PATH)
+    CODEC = packet.load_codec(PATH, L, "cpu")[0]
+
+
+def tearDownModule():
+    TMP.cleanup()
+
+
 class qa_hqarf_decompressor(gr_unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        torch.manual_seed(1)
-        model = hqarf.build("tiny", vector_length=L).seed_codebooks(torch.randn(16, 2, L))
-        cls.path = str(Path(cls.tmp.name) / "hqarf_tiny.safetensors")
-        checkpoint.save(model, {"classes": None}, cls.path)
-        cls.codec, _ = packet.load_codec(cls.path, L, "cpu")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-
     def setUp(self):
         self.tb = gr.top_block()
+        self.path, self.codec = PATH, CODEC
 
     def tearDown(self):
         self.tb = None

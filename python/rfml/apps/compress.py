@@ -17,10 +17,28 @@ import argparse
 import time
 from pathlib import Path
 
-from ..hqarf_compressor import DEFAULT_BATCH_SIZE, DEFAULT_LEVEL
+from ..ml.packet import DEFAULT_BATCH_SIZE, DEFAULT_LEVEL
 
 # Data set attributes the container keeps (what the HDF5 contract requires of OUT.h5).
 KEPT_ATTRS = ("sample_rate", "samples_per_symbol", "radio", "seed")
+
+
+def add_codec_arguments(p):
+    """The options rfml compress and rfml decompress share."""
+    p.add_argument("--model", default="", help="HQARF checkpoint; decompress needs the one "
+                   "that compressed (default: shipped)")  # fmt: skip
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="vectors per call")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (%(default)s)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (%(default)s)")
+
+
+def setup(args):
+    """Check the shared options and set the torch threads."""
+    from ..ml.train import set_threads
+
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    set_threads(args.threads)
 
 
 def get_args_parser():
@@ -28,11 +46,8 @@ def get_args_parser():
     p.add_argument("--data", required=True, help="data set file (any rfml eval reads)")
     p.add_argument("--out", required=True, help="container to write (.rfc)")
     p.add_argument("--level", type=int, default=DEFAULT_LEVEL, help="0..4 (%(default)s)")
-    p.add_argument("--model", default="", help="HQARF checkpoint (default: shipped)")
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="vectors per call")
     p.add_argument("--max-vectors", type=int, default=None, help="first N vectors only")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (%(default)s)")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (%(default)s)")
+    add_codec_arguments(p)
     return p
 
 
@@ -42,12 +57,9 @@ def main(args):
 
     from ..ml import loading, packet
     from ..ml.loading import jsonable
-    from ..ml.train import set_threads
 
-    set_threads(args.threads)
+    setup(args)
     t0 = time.perf_counter()
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     ds = loading.load_data(args.data, args.max_vectors)
     codec, _ = packet.load_codec(args.model, ds.vector_length, args.device)
     level = codec.check_level(args.level)

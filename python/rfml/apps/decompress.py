@@ -17,18 +17,14 @@ import argparse
 import os
 from pathlib import Path
 
-from ..hqarf_compressor import DEFAULT_BATCH_SIZE
+from .compress import add_codec_arguments, setup
 
 
 def get_args_parser():
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("container", help="container written by rfml compress (.rfc)")
     p.add_argument("--out", required=True, help="HDF5 data set to write")
-    p.add_argument("--model", default="", help="the HQARF checkpoint it was made with "
-                   "(default: shipped)")  # fmt: skip
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="vectors per call")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (%(default)s)")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (%(default)s)")
+    add_codec_arguments(p)
     return p
 
 
@@ -38,11 +34,8 @@ def main(args):
 
     from ..ml import packet
     from ..ml.datasets import DatasetWriter
-    from ..ml.train import set_threads
 
-    set_threads(args.threads)
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    setup(args)
     packets, label, snr_db, meta = packet.read_container(args.container)
     if not packets:
         raise ValueError(f"{args.container} holds no vectors")

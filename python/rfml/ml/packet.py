@@ -36,6 +36,13 @@ from ..dsp.codec import pack_bits, unpack_bits
 
 MAGIC = b"HQ"
 VERSION = 1
+
+# Defaults shared by the codec blocks, their GRC YAML and the apps.
+DEFAULT_LEVEL = 3
+DEFAULT_BATCH_SIZE = 64
+# Stream tags the compressor copies into each PDU's metadata (the latest value seen) and the
+# decompressor puts back on the decoded vectors.
+FORWARDED_TAGS = ("rfml_class", "rfml_snr_db")
 _HEADER = struct.Struct(">2sBB4sHHHf")
 HEADER_BYTES = _HEADER.size  # 18
 

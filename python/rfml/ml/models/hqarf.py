@@ -391,36 +391,22 @@ CODEC_DATA = {
 RECIPES = {
     "hqarf_small": Recipe(
         train=("codec_rand", "codec_nom"),
-        steps=(
+        steps=tuple(
             Step(
-                "hqarf_reconstruct",
+                f"hqarf_{stage}",
                 KIND,
-                "reconstruct",
-                budget_min=12.0,
-                epochs=2,
-                lr=2e-3,
+                stage,
+                budget_min=budget,
+                epochs=epochs,
+                lr=lr,
+                init=f"hqarf_{after}" if after else None,
                 batch_size=64,
-            ),
-            Step(
-                "hqarf_quantise",
-                KIND,
-                "quantise",
-                budget_min=44.0,
-                epochs=6,
-                lr=1e-3,
-                init="hqarf_reconstruct",
-                batch_size=64,
-            ),
-            Step(
-                "hqarf_generative",
-                KIND,
-                "generative",
-                budget_min=14.0,
-                epochs=2,
-                lr=5e-4,
-                init="hqarf_quantise",
-                batch_size=64,
-            ),
+            )
+            for stage, after, budget, epochs, lr in (
+                ("reconstruct", None, 12.0, 2, 2e-3),
+                ("quantise", "reconstruct", 48.0, 2, 1e-3),
+                ("generative", "quantise", 14.0, 1, 5e-4),
+            )
         ),  # fmt: skip
         tests=(Test("nominal", "codec_test_nom"), Test("randomized", "codec_test_rand")),
         val_fraction=0.02,
