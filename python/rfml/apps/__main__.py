@@ -30,6 +30,8 @@ SUBCOMMANDS = {
     "demo": "live modulation classification through the simulated loopback",
     "display": "realtime classification display: label, probabilities, constellation, CAM",
     "grc": "GNU Radio Companion with gr-rfml and torch visible (Run works for the examples)",
+    "compress": "compress a data set's vectors into HQARF codec packets (an .rfc container)",
+    "decompress": "decode an .rfc container back to an HDF5 data set",
 }
 
 # Errors a user can cause and fix (bad files, options, missing devices): one line, no trace.

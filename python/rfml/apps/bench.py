@@ -24,6 +24,8 @@ from pathlib import Path
 BENCHMARKS = {
     "chain": "MS/s of mod_source -> loopback -> awgn_snr -> vector_to_tensor beside the source",
     "classify": "samples/s through the tsddae_classifier block beside the bare model forward",
+    "codec": "encode and decode samples/s of the HQARF codec beside decimate-and-quantise",
+    "codec-rate": "HQARF ratio, fidelity and classifier accuracy per level beside classical codecs",
     "constellation": "images/s of the C++ renderer beside numpy and the memory floor",
     "generate": "MS/s of source -> loopback -> AWGN -> HDF5 beside the bare modulators",
 }
@@ -50,7 +52,7 @@ every benchmark and rewrites the summary table from its JSON.
 
 
 def _module(name):
-    return importlib.import_module(f"gnuradio.rfml.apps.bench_{name}")
+    return importlib.import_module(f"gnuradio.rfml.apps.bench_{name.replace('-', '_')}")
 
 
 def get_args_parser():

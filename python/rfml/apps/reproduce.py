@@ -143,6 +143,27 @@ def evaluate_steps(work, recipe, paths, steps):
     return out
 
 
+# Evaluation of a recipe whose model is not a classifier, by role: "module:function" taking
+# (args, checkpoint path, {test name: data path}) and returning the figures for the card
+# (and writing its plots to --docs-dir).
+ROLE_EVALUATIONS = {"codec": "bench_codec_rate:recipe_metrics"}
+
+
+def evaluate_role(args, work, recipe, paths, kind):
+    """Figures of a non-classifier recipe's last step on its test sets ({} for classifiers)."""
+    import importlib
+
+    from ..ml import models
+
+    spec = ROLE_EVALUATIONS.get(models.get(kind).ROLE)
+    if spec is None:
+        return {}
+    module, function = spec.split(":")
+    evaluate = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+    tests = {t.name: paths[t.data] for t in recipe.tests}
+    return evaluate(args, work / f"{recipe.steps[-1].name}.safetensors", tests)
+
+
 def _with_iq(ds, iq):
     import copy
 
@@ -171,7 +192,7 @@ def few_labels(args, work, recipe, paths, kind):
     return summary
 
 
-def write_outputs(args, work, name, recipe, reports, few, names):
+def write_outputs(args, work, name, recipe, reports, few, names, extra=None):
     """The shipped checkpoint with its full card, and the plots."""
     from ..flowgraphs.generation import RANDOM_RANGES
     from ..ml import checkpoint, evaluation, plots
@@ -200,6 +221,7 @@ def write_outputs(args, work, name, recipe, reports, few, names):
                 metrics[test][other.kind] = evaluation.summary(reports[other.name][test])
     if few is not None:
         metrics["few_labels"] = few
+    metrics.update(extra or {})
     dst = out_dir / f"{name}.safetensors"
     shutil.copyfile(src, dst)
     checkpoint.write_card(dst, card)
@@ -244,7 +266,8 @@ def run(args):
             continue
         run_steps(args, work, recipe, paths, recipe.steps)
         reports = evaluate_steps(work, recipe, paths, recipe.steps[-1:])
-        write_outputs(args, work, name, recipe, reports, None, names)
+        extra = evaluate_role(args, work, recipe, paths, kind)
+        write_outputs(args, work, name, recipe, reports, None, names, extra)
         if recipe.compare or recipe.few_labels:
             run_steps(args, work, recipe, paths, recipe.compare)
             reports.update(evaluate_steps(work, recipe, paths, recipe.compare))
