@@ -285,6 +285,10 @@ class Hqarf(nn.Module):
             raise ValueError(f"level {level!r} is not a level of this codec: choose 0..4")
         return int(level)
 
+    def levels(self):
+        """The level numbers of this codec: 0..4."""
+        return tuple(range(LEVELS))
+
     def codebook_size(self, level):
         """K, the entries of ``level``'s codebook."""
         return self.codebooks[self._level(level)].size
@@ -309,7 +313,8 @@ class Hqarf(nn.Module):
                 f"(B, {self.code_length(level)})"
             )
         k = self.codebook_size(level)
-        if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= k):
+        exporting = torch.compiler.is_exporting()  # a traced graph has no data to check
+        if not exporting and codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= k):
             raise ValueError(f"code indices must lie in 0..{k - 1} at level {level}")
         q = self.codebooks[level].lookup(codes).permute(0, 2, 1)
         return self.forward_decoder(q, level)
