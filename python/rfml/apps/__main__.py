@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "generate": "generate a labelled HDF5 data set through the (simulated) loopback",
     "capture": "record a loopback run to a SigMF recording with class and SNR annotations",
     "demo": "live modulation classification through the simulated loopback",
+    "denoise": "denoise a data set with DenoMAE; SNR gain beside classical filters",
 }
 
 

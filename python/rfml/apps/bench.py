@@ -15,6 +15,7 @@ BENCHMARKS = {
     "chain": "MS/s of mod_source -> loopback -> awgn_snr -> vector_to_tensor beside the source",
     "classify": "samples/s through the tsddae_classifier block beside the bare model forward",
     "constellation": "images/s of the C++ renderer beside numpy and the memory floor",
+    "denoise": "samples/s through the denomae_denoiser block beside the bare model and a filter",
     "generate": "MS/s of source -> loopback -> AWGN -> HDF5 beside the bare modulators",
 }
 
