@@ -37,6 +37,9 @@ def get_args_parser():
     p.add_argument("--batch-size", type=int, default=256, help="vectors per model call")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (%(default)s)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (%(default)s)")
+    p.add_argument("--plots", metavar="DIR",
+                   help="write before/after pictures per class at --plot-snr to DIR")
+    p.add_argument("--plot-snr", default="-5,5", help="SNRs (dB) of the pictures (%(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -154,6 +157,11 @@ def main(args):
     table = measure(denoised, iq, clean, ds.label, ds.snr_db, list(ds.classes))
     table.update(data=str(args.data), model=args.model or "shipped", invalid=int((~valid).sum()))
     print(format_table(table))
+    if args.plots:
+        snrs = [float(v) for v in str(args.plot_snr).split(",") if v.strip()]
+        for path in plot_examples(iq, denoised, clean, ds.label, ds.snr_db, list(ds.classes),
+                                  snrs, args.plots):  # fmt: skip
+            print(f"wrote {path}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(table, f, indent=2)
@@ -179,3 +187,64 @@ def evaluate(model, ds, card=None, device="cpu", batch_size=256):
         accuracy, _ = evaluation.evaluate(model, ds, card["classes"])
         report.update(accuracy)
     return report
+
+
+def plot_examples(iq, denoised, clean, label, snr_db, classes, snrs, folder, samples=160):
+    """One picture per SNR: for one vector of each class, the noisy, denoised and clean
+    constellations (on the clean vector's RMS scale) and the I trace of its first
+    ``samples`` samples. Returns the paths written (``denomae_<snr>dB.png``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for snr in snrs:
+        rows = [(c, np.flatnonzero((label == c) & (np.abs(snr_db - snr) < 0.5)))
+                for c in range(len(classes))]  # fmt: skip
+        rows = [(c, idx[0]) for c, idx in rows if len(idx)]
+        if not rows:
+            continue
+        fig, axes = plt.subplots(len(rows), 4, figsize=(12, 2.6 * len(rows)),
+                                 gridspec_kw={"width_ratios": [1, 1, 1, 2.2]})  # fmt: skip
+        axes = np.atleast_2d(axes)
+        for r, (c, i) in enumerate(rows):
+            scale = np.sqrt(np.mean(np.abs(clean[i]) ** 2))
+            vecs = (iq[i] / scale, denoised[i] / scale, clean[i] / scale)
+            gains = [None, float(_gain(denoised[i], iq[i], clean[i])), None]
+            for k, (name, z) in enumerate(zip(("noisy", "DenoMAE", "clean"), vecs, strict=True)):
+                ax = axes[r, k]
+                ax.plot(z.real, z.imag, ".", ms=1.5, alpha=0.5)
+                ax.set_xlim(-3, 3)
+                ax.set_ylim(-3, 3)
+                ax.set_aspect("equal")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                title = name if gains[k] is None else f"{name} ({gains[k]:+.1f} dB)"
+                ax.set_title(title if r == 0 or k == 1 else "", fontsize=9)
+            axes[r, 0].set_ylabel(classes[c])
+            ax = axes[r, 3]
+            t = np.arange(samples)
+            ax.plot(t, vecs[0][:samples].real, color="0.7", lw=0.8, label="noisy I")
+            ax.plot(t, vecs[2][:samples].real, color="tab:green", lw=1.2, label="clean I")
+            ax.plot(t, vecs[1][:samples].real, color="tab:blue", lw=1.0, ls="--",
+                    label="DenoMAE I")  # fmt: skip
+            ax.set_xlim(0, samples)
+            if r == 0:
+                ax.legend(fontsize=7, loc="upper right", ncol=3)
+        fig.suptitle(f"DenoMAE denoiser at {snr:g} dB input SNR (one vector per class)")
+        fig.tight_layout()
+        path = folder / f"denomae_{snr:g}dB.png"
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def _gain(estimate, iq, clean):
+    """Output minus input SNR (dB) of one vector."""
+    from ..dsp.denoise import output_snr_db
+
+    return (output_snr_db(estimate[None], clean[None]) - output_snr_db(iq[None], clean[None]))[0]
