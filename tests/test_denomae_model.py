@@ -89,7 +89,7 @@ def test_denoise_and_classify_shapes_losses_and_checkpoint(tmp_path):
     with torch.no_grad():
         assert model.denoise(x).shape == (4, 2, 256)
         assert model(batch["iq"]).shape == (4, 6)
-    for name in ("pretrain", "denoise", "finetune"):
+    for name in ("pretrain", "denoise", "finetune", "supervised"):
         loss = denomae.STAGES[name].loss(model.train(), batch, g)
         assert loss.ndim == 0 and torch.isfinite(loss)
     # fine-tuning with the frozen encoder gives the encoder no gradient
@@ -97,6 +97,9 @@ def test_denoise_and_classify_shapes_losses_and_checkpoint(tmp_path):
     denomae.finetune_loss(model, batch).backward()
     assert all(p.grad is None for p in model.encoder.parameters())
     assert model.head[1].weight.grad is not None
+    model.zero_grad()
+    denomae.supervised_loss(model, batch).backward()
+    assert all(p.grad is not None for p in model.encoder.parameters())
     path = tmp_path / "d.safetensors"
     checkpoint.save(model, {"classes": list("ABCDEF")}, path)
     loaded, card = checkpoint.load(path, kind="denomae")

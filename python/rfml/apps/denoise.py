@@ -37,8 +37,9 @@ def get_args_parser():
     p.add_argument("--batch-size", type=int, default=256, help="vectors per model call")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (%(default)s)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (%(default)s)")
-    p.add_argument("--plots", metavar="DIR",
-                   help="write before/after pictures per class at --plot-snr to DIR")
+    p.add_argument(
+        "--plots", metavar="DIR", help="write before/after pictures per class at --plot-snr to DIR"
+    )
     p.add_argument("--plot-snr", default="-5,5", help="SNRs (dB) of the pictures (%(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

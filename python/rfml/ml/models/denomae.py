@@ -33,8 +33,10 @@ Stages: ``pretrain`` (masked reconstruction of all five modalities, unlabelled);
 signal's decoder sees only mask tokens and regresses the whole clean signal: exactly what
 :meth:`DenoMAE.denoise` runs); ``finetune`` (a classification head on the mean-pooled
 encoder tokens of the noisy modalities; the encoder frozen as in the paper's protocol when
-``freeze_encoder``). ``forward(x)`` gives class logits (the classifier tools work on it),
-``denoise(x)`` the clean-signal estimate (the denoiser runner's protocol).
+``freeze_encoder``, so the denoiser is untouched); ``supervised`` (the whole network trained
+for classification, from scratch without ``--init``: the arm `rfml train denomae few-labels`
+compares with the pre-trained one). ``forward(x)`` gives class logits (the classifier tools
+work on it), ``denoise(x)`` the clean-signal estimate (the denoiser runner's protocol).
 """
 
 import torch
@@ -381,12 +383,17 @@ def denoise_loss(model, batch, generator=None):
 
 
 def finetune_loss(model, batch, generator=None):
-    """Cross-entropy of the head on the pooled noisy-modality tokens (encoder frozen when
-    ``freeze_encoder``)."""
+    """Cross-entropy of the head on the pooled noisy-modality tokens, the encoder frozen when
+    ``freeze_encoder`` (the paper's protocol)."""
     if model.freeze_encoder:
         with torch.no_grad():
             f = model.features(batch["iq"])
         return F.cross_entropy(model.head(f), batch["label"])
+    return supervised_loss(model, batch, generator)
+
+
+def supervised_loss(model, batch, generator=None):
+    """Cross-entropy of ``model(iq)``, every weight trained."""
     return F.cross_entropy(model(batch["iq"]), batch["label"])
 
 
@@ -396,9 +403,13 @@ STAGES = {
     "denoise": Stage(denoise_loss, needs=("iq", "clean"), init="optional", epochs=30, lr=5e-4,
                      batch_size=128,
                      help="regress the clean signal from the noisy image and signal"),
-    "finetune": Stage(finetune_loss, needs=("iq", "label"), init="optional", select="accuracy",
-                      epochs=100, lr=1e-3, batch_size=64,
-                      help="classification head on the (frozen) encoder, few labels"),
+    "finetune": Stage(finetune_loss, needs=("iq", "label"), init="required",
+                      select="accuracy", epochs=100, lr=1e-3, batch_size=64,
+                      help="classification head on the frozen pre-trained encoder"),
+    "supervised": Stage(supervised_loss, needs=("iq", "label"), init="optional",
+                        select="accuracy", epochs=100, lr=1e-3, batch_size=64,
+                        help="the whole network for classification (from scratch without "
+                             "--init; few-labels compares both)"),
 }  # fmt: skip
 
 ARCHITECTURE = (
