@@ -30,7 +30,8 @@ class denomae_denoiser(gr.sync_block):
     the model's estimate of the clean signal on the input vector's power scale (the model
     sees the vector divided by its RMS and the block scales the estimate back).
     A vector with NaN/Inf samples or zero power is passed through unchanged and counted
-    (``invalid_count()``).
+    (``invalid_count()``). Stream tags (``rfml_class``, ``rfml_snr_db``, ...) pass through
+    to the outputs at the same offsets.
 
     With ``image_output`` a second output carries, per vector, the decay-mode constellation
     image of the denoised vector scaled to unit RMS (float32, ``3 x image_size x

@@ -252,6 +252,9 @@ class DenoMAE(nn.Module):
         x: noisy IQ (B, 2, L) on the model scale; clean: its clean twin on the same scale
         (needed for the clean and noise modalities).
         """
+        if x.shape[-1] != self.vector_length:
+            raise ValueError(f"DenoMAE was built for vectors of {self.vector_length} samples, got "
+                             f"{x.shape[-1]}: use a checkpoint trained on this length")  # fmt: skip
         make = {
             "noisy_image": lambda: self.patchify_image(self.render(x)),
             "noisy_signal": lambda: self.patchify_signal(x),
