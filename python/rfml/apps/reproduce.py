@@ -132,9 +132,10 @@ def evaluate_steps(work, recipe, paths, steps):
         model, card = checkpoint.load(work / f"{step.name}.safetensors")
         out[step.name] = {}
         for test in recipe.tests:
-            if test.data not in loaded:
-                loaded[test.data] = loading.load_data(paths[test.data])
-            ds = loaded[test.data]
+            key = (test.data, role == "denoiser")  # a denoiser is measured against clean
+            if key not in loaded:
+                loaded[key] = loading.load_data(paths[test.data], clean=key[1])
+            ds = loaded[key]
             if test.freq_offset:
                 ds = _with_iq(ds, shift_frequency(ds.iq, test.freq_offset))
             if role == "denoiser":
