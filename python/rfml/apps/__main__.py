@@ -32,6 +32,7 @@ SUBCOMMANDS = {
     "grc": "GNU Radio Companion with gr-rfml and torch visible (Run works for the examples)",
     "compress": "compress a data set's vectors into HQARF codec packets (an .rfc container)",
     "decompress": "decode an .rfc container back to an HDF5 data set",
+    "denoise": "denoise a data set with DenoMAE; SNR gain beside classical filters",
 }
 
 # Errors a user can cause and fix (bad files, options, missing devices): one line, no trace.

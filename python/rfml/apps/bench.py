@@ -27,6 +27,7 @@ BENCHMARKS = {
     "codec": "encode and decode samples/s of the HQARF codec beside decimate-and-quantise",
     "codec-rate": "HQARF ratio, fidelity and classifier accuracy per level beside classical codecs",
     "constellation": "images/s of the C++ renderer beside numpy and the memory floor",
+    "denoise": "samples/s through the denomae_denoiser block beside the bare model and a filter",
     "generate": "MS/s of source -> loopback -> AWGN -> HDF5 beside the bare modulators",
 }
 ALL = "every benchmark in one run: one JSON and the summary table of docs/performance.md"

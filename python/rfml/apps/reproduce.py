@@ -87,7 +87,7 @@ def generate_data(args, work, recipe):
 def _step_args(args, recipe, step, paths, work):
     """The `rfml train KIND STAGE` namespace of one step."""
     return argparse.Namespace(
-        kind=step.kind, stage=[step.stage], data=[str(paths[n]) for n in recipe.train],
+        kind=step.kind, stage=[step.stage], data=[str(paths[n]) for n in step.data or recipe.train],
         out=str(work / f"{step.name}.safetensors"),
         init=str(work / f"{step.init}.safetensors") if step.init else None, test=None,
         preset=args.preset, device=args.device, epochs=step.epochs, batch_size=step.batch_size,
@@ -118,28 +118,42 @@ def run_steps(args, work, recipe, paths, steps):
 
 
 def evaluate_steps(work, recipe, paths, steps):
-    """{step name: {test name: report}} of classifier steps on the recipe's tests."""
+    """{step name: {test name: report}} of classifier and denoiser steps on the recipe's
+    tests (a denoiser's report: its SNR table, :func:`apps.denoise.evaluate`)."""
     from ..ml import checkpoint, evaluation, loading, models
     from ..ml.signal import shift_frequency
+    from .denoise import evaluate as evaluate_denoiser
 
     out, loaded = {}, {}
     for step in steps:
-        if models.get(step.kind).ROLE != "classifier":
+        role = models.get(step.kind).ROLE
+        if role not in ("classifier", "denoiser"):
             continue
         model, card = checkpoint.load(work / f"{step.name}.safetensors")
         out[step.name] = {}
         for test in recipe.tests:
-            if test.data not in loaded:
-                loaded[test.data] = loading.load_data(paths[test.data])
-            ds = loaded[test.data]
+            key = (test.data, role == "denoiser")  # a denoiser is measured against clean
+            if key not in loaded:
+                loaded[key] = loading.load_data(paths[test.data], clean=key[1])
+            ds = loaded[key]
             if test.freq_offset:
                 ds = _with_iq(ds, shift_frequency(ds.iq, test.freq_offset))
-            runner = evaluation.runner(model, card["classes"], ds.vector_length)
-            report = evaluation.evaluate(runner, ds)
+            if role == "denoiser":
+                report = evaluate_denoiser(model, ds, card)
+            else:
+                runner = evaluation.runner(model, card["classes"], ds.vector_length)
+                report = evaluation.evaluate(runner, ds)
             report["data"] = loading.data_description(paths[test.data], ds)
             report["freq_offset"] = test.freq_offset
             out[step.name][test.name] = report
-            _say(f"{step.name:20s} {test.name:20s} accuracy {100 * report['accuracy']:.2f}%")
+            if "accuracy" in report:
+                _say(f"{step.name:20s} {test.name:20s} accuracy {100 * report['accuracy']:.2f}%")
+            if "snr" in report:
+                gains = report["snr"]["methods"]["model"]["mean_gain"]
+                _say(
+                    f"{step.name:20s} {test.name:20s} mean SNR gain (dB) "
+                    + " ".join(f"{g:.2f}" for g in gains)
+                )
     return out
 
 
@@ -216,6 +230,8 @@ def write_outputs(args, work, name, recipe, reports, few, names, extra=None):
     metrics = card.setdefault("metrics", {})
     for test, r in reports.get(last.name, {}).items():
         metrics[test] = evaluation.summary(r)
+        if "snr" in r:  # a denoiser's SNR table
+            metrics[test]["snr"] = r["snr"]
         for other in recipe.compare:
             if test in reports.get(other.name, {}):
                 metrics[test][other.kind] = evaluation.summary(reports[other.name][test])

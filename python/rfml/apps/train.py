@@ -196,7 +196,8 @@ def few_labels(args, kind):
         raise ValueError(f"few-labels needs {' and '.join(missing)}: --data a labelled pool, "
                          "--init a pre-trained checkpoint, --test a test set")  # fmt: skip
     module = models.get(kind)
-    stage = next((s for s in module.STAGES.values() if s.init == "optional"), None)
+    stage = next((s for s in module.STAGES.values()
+                  if s.init == "optional" and s.select == "accuracy"), None)  # fmt: skip
     if stage is None:
         raise ValueError(f"{kind} has no fine-tuning stage: few-labels needs one")
     pool = loading.load_data(args.data, args.max_vectors)

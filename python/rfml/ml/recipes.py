@@ -49,7 +49,9 @@ DATA_SETS = {
 class Step:
     """One training run: ``rfml train KIND STAGE`` writing ``<name>.safetensors``.
 
-    ``init`` names an earlier step whose checkpoint the stage starts from."""
+    ``init`` names an earlier step whose checkpoint the stage starts from; ``data`` names
+    the data sets it trains on when they differ from the recipe's ``train`` (e.g. a
+    fine-tuning step on few labels)."""
 
     name: str
     kind: str
@@ -59,6 +61,7 @@ class Step:
     lr: float
     init: str | None = None
     batch_size: int = 128
+    data: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ class Recipe:
 
     def data_needed(self):
         """Names of the data sets the recipe reads, training sets first."""
-        names = list(self.train) + [t.data for t in self.tests]
+        names = list(self.train) + [d for s in self.steps + self.compare for d in s.data]
+        names += [t.data for t in self.tests]
         if self.few_labels:
             names += [self.few_labels.pool, self.few_labels.test]
         return list(dict.fromkeys(names))
