@@ -59,6 +59,10 @@ def test_onnx_export_matches_torch(kind, tmp_path):
     onnxruntime gives torch's outputs (a codec's codes exactly) on random and real vectors."""
     model = models.get(kind).build("tiny", vector_length=L).eval()
     path = tmp_path / f"{kind}.onnx"
+    if getattr(models.get(kind), "ONNX_UNSUPPORTED", None):
+        with pytest.raises(ValueError, match=f"a {kind} model cannot be exported to ONNX: "):
+            export.export_onnx(model, path)
+        return
     written = export.export_onnx(model, path)
     expected = 2 * len(model.levels()) if models.get(kind).ROLE == "codec" else 1
     assert len(written) == expected and all(p.stat().st_size > 1000 for p in written)

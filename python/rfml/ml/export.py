@@ -54,9 +54,16 @@ def graphs(model, path):
 
 
 def export_onnx(model, path, opset=18):
-    """Export ``model`` (eval mode, CPU) to ONNX file(s) at ``path``; returns the paths."""
+    """Export ``model`` (eval mode, CPU) to ONNX file(s) at ``path``; returns the paths.
+
+    A model module whose inference leaves torch (``ONNX_UNSUPPORTED``, the reason) is refused
+    with one error naming it."""
     import warnings
 
+    kind = models.kind_of(model)
+    reason = getattr(models.get(kind), "ONNX_UNSUPPORTED", None)
+    if reason:
+        raise ValueError(f"a {kind} model cannot be exported to ONNX: {reason}")
     model = model.cpu().eval()
     written = []
     for file, module, example, name_in, name_out in graphs(model, path):

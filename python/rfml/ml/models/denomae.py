@@ -51,6 +51,12 @@ from . import Stage, from_preset
 
 KIND = "denomae"
 ROLE = "denoiser"
+# What ml.export says when asked for ONNX (its network alone could be exported; the images
+# it denoises from are rendered by the C++ kernel inside denoise()).
+ONNX_UNSUPPORTED = (
+    "denoise() renders constellation images with the C++ kernel (outside torch), so it is "
+    "not one graph; run it with torch"
+)
 
 MODALITIES = ("noisy_image", "noisy_signal", "clean_image", "clean_signal", "noise")
 IMAGE_MODALITIES = ("noisy_image", "clean_image")
