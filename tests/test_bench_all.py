@@ -30,7 +30,8 @@ def test_bench_all_quick_writes_one_json_and_the_table(tmp_path, capsys):
     assert "old table" not in text and text.count(bench.TABLE_START) == 1
     table = text.split(bench.TABLE_START)[1].split(bench.TABLE_END)[0]
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) == 1 + 5  # header, generate, chain, two constellation, classify
+    # header, generate, chain, two constellation, classify, denoise, codec level 3
+    assert len(rows) == 1 + 7
     mega = figures["chain"]["samples_per_s"] / 1e6
     assert f"| `rfml bench chain` | {mega:.3g} MS/s |" in table
     assert "rfml bench all --quick" in table

@@ -13,10 +13,12 @@ seconds, for tests) into one JSON ``{"meta": ..., "<name>": figures, ...}`` and,
 """
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -39,7 +41,14 @@ QUICK_ARGS = {
                  "--device", "cpu"],
     "constellation": ["--batch", "64", "--baseline-batch", "2", "--repeat", "1"],
     "generate": ["--per-class", "24", "--chunk", "24"],
+    "codec": ["--levels", "3", "--vectors", "64", "--repeats", "1", "--threads", "1",
+              "--device", "cpu"],
+    "codec-rate": ["--per-class", "2", "--snr-db", "10", "--levels", "3", "--no-baselines",
+                   "--device", "cpu", "--threads", "1"],
+    "denoise": ["--batch-sizes", "64", "--vectors", "64", "--repeats", "1", "--device", "cpu"],
 }  # fmt: skip
+# Arguments every run of `rfml bench all` adds (its plots are not the summary's business).
+ALL_ARGS = {"codec-rate": ["--plots", ""]}
 
 TABLE_START = "<!-- bench-table:start -->"
 TABLE_END = "<!-- bench-table:end -->"
@@ -88,9 +97,11 @@ def run_all(quick=False):
         }
     }
     for name in BENCHMARKS:
-        args = _module(name).get_args_parser().parse_args(QUICK_ARGS[name] if quick else [])
+        argv = (QUICK_ARGS[name] if quick else []) + ALL_ARGS.get(name, [])
+        args = _module(name).get_args_parser().parse_args(argv)
         start = time.perf_counter()
-        figures[name] = _module(name).run(args)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the one JSON
+            figures[name] = _module(name).run(args)
         figures["meta"]["seconds"][name] = round(time.perf_counter() - start, 1)
     return figures
 
@@ -137,6 +148,24 @@ def summary_rows(figures):
                      "`rfml bench classify`", f"{_number(t['samples_per_s'] / 1e6)} MS/s",
                      f"bare model forward, {_number(best['bare_forward_samples_per_s'] / 1e6)} "
                      "MS/s", _number(best["block_vs_bare"])))  # fmt: skip
+    if "denoise" in figures:
+        d = figures["denoise"]
+        best = max(d["sweep"], key=lambda row: row["block_samples_per_s"])
+        rows.append((f"DenoMAE denoiser block, batch {best['batch_size']}",
+                     "`rfml bench denoise`", f"{_number(best['block_samples_per_s'] / 1e6)} MS/s",
+                     f"bare model, {_number(best['bare_model_samples_per_s'] / 1e6)} MS/s",
+                     _number(best["block_vs_bare"])))  # fmt: skip
+    if "codec" in figures:
+        c = figures["codec"]
+        base = c["baseline"]
+        for level, row in c["levels"].items():
+            best = max((v for k, v in row.items() if k.startswith("threads_")),
+                       key=lambda v: v["encode_samples_per_s"])  # fmt: skip
+            speed, base_speed = best["encode_samples_per_s"], base["encode_samples_per_s"]
+            rows.append((f"HQARF encode, level {level}", "`rfml bench codec`",
+                         f"{_number(speed / 1e6)} MS/s",
+                         f"{base['codec']}, {_number(base_speed / 1e6)} MS/s",
+                         _number(speed / base_speed)))  # fmt: skip
     return rows
 
 
