@@ -87,5 +87,5 @@ def test_save_checks_classes_and_suffix(tmp_path):
 
 
 def test_shipped_names_the_kinds():
-    with pytest.raises(checkpoint.CheckpointError, match="choose one of cam, tsddae"):
-        checkpoint.shipped("denomae")
+    with pytest.raises(checkpoint.CheckpointError, match="choose one of cam, denomae, tsddae"):
+        checkpoint.shipped("cnn_baseline")
