@@ -392,6 +392,7 @@ def save_resume(path, model, opt, best_state, state, run_id):
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     meta = {"run": run_id, "state": state, "param_groups": opt_state["param_groups"],
             "scalars": scalars}  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp))
     path.with_suffix(".json.tmp").write_text(json.dumps(meta))
