@@ -6,7 +6,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-CLASS_TAG_KEY = "rfml_class"
+from ..ml.contract import CLASS_TAG_KEY
 
 
 class class_switch(gr.basic_block):

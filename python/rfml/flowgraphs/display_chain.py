@@ -29,10 +29,14 @@ import numpy as np
 import pmt
 from gnuradio import blocks, gr
 
-from ..ml.contract import CLASSES, DEFAULT_SAMPLE_RATE, DEFAULT_VECTOR_LENGTH
-from .class_switch import CLASS_TAG_KEY, class_switch
-
-SNR_TAG_KEY = "rfml_snr_db"
+from ..ml.contract import (
+    CLASS_TAG_KEY,
+    CLASSES,
+    DEFAULT_SAMPLE_RATE,
+    DEFAULT_VECTOR_LENGTH,
+    SNR_TAG_KEY,
+)
+from .class_switch import class_switch
 
 # The sim loopback's impairments in the display (as in the classification demo): a small
 # carrier offset, phase noise, IQ imbalance and DC offset; no timing drift, so that the

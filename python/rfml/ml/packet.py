@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dsp.codec import pack_bits, unpack_bits
+from .contract import CLASS_TAG_KEY, SNR_TAG_KEY
 
 MAGIC = b"HQ"
 VERSION = 1
@@ -42,7 +43,7 @@ DEFAULT_LEVEL = 3
 DEFAULT_BATCH_SIZE = 64
 # Stream tags the compressor copies into each PDU's metadata (the latest value seen) and the
 # decompressor puts back on the decoded vectors.
-FORWARDED_TAGS = ("rfml_class", "rfml_snr_db")
+FORWARDED_TAGS = (CLASS_TAG_KEY, SNR_TAG_KEY)
 _HEADER = struct.Struct(">2sBB4sHHHf")
 HEADER_BYTES = _HEADER.size  # 18
 
