@@ -4,10 +4,10 @@
 import numpy as np
 from gnuradio import gr
 
+from . import _batches
 from .ml.contract import DEFAULT_VECTOR_LENGTH
 
 # Vectors the input and output buffers hold at least (as tsddae_classifier).
-MIN_BUFFER_VECTORS = 256
 # The optional constellation-image output: side in pixels, and the reference's decay windows
 # at 224 pixels (rates 5 / window), scaled to the side.
 IMAGE_SIZE = 32
@@ -92,9 +92,7 @@ class denomae_denoiser(gr.sync_block):
         self.image_output = bool(image_output)
         self._invalid = 0
         self._denoised = 0
-        room = max(2 * self.batch_size, MIN_BUFFER_VECTORS)
-        self.set_history(room // 2 + 1)
-        self.set_min_output_buffer(room)
+        _batches.reserve(self, self.batch_size)
 
     def invalid_count(self):
         """Vectors passed through unchanged (NaN/Inf samples or zero power) so far."""
@@ -119,11 +117,7 @@ class denomae_denoiser(gr.sync_block):
             dst[valid] = img.numpy().reshape(int(valid.sum()), -1)
 
     def work(self, input_items, output_items):
-        n = len(output_items[0])
-        if n > self.batch_size:
-            # whole batches; the rest waits for the next call (with what arrives meanwhile)
-            n -= n % self.batch_size
-        vectors = input_items[0][self.history() - 1 :][:n]  # (n, L), past the history
+        vectors, n = _batches.waiting(self, input_items, output_items, self.batch_size)
         for start in range(0, n, self.batch_size):
             stop = min(n, start + self.batch_size)
             out, valid = self.runner.denoise(vectors[start:stop])

@@ -5,13 +5,13 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from . import _batches
 from ._work_guard import ends_on_error
 from .ml import params
 from .ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH, INVALID_LABEL, LABEL_TAG_KEY
 
 # Vectors the input and output buffers hold at least: many small batches per work() call
 # when batch_size is small.
-MIN_BUFFER_VECTORS = 256
 
 
 def _base(index, name):
@@ -118,11 +118,7 @@ class tsddae_classifier(gr.sync_block):
         self._invalid = 0
         self._classified = 0
         self.message_port_register_out(self._port)
-        # Buffer room for two batches, and at least MIN_BUFFER_VECTORS, on both sides (see the
-        # class docstring): GNU Radio sizes the input buffer for twice the history.
-        room = max(2 * self.batch_size, MIN_BUFFER_VECTORS)
-        self.set_history(room // 2 + 1)
-        self.set_min_output_buffer(room)
+        _batches.reserve(self, self.batch_size)  # room for two batches (class docstring)
 
     def invalid_count(self):
         """Vectors labelled invalid (NaN/Inf samples or zero power) so far."""
@@ -154,11 +150,7 @@ class tsddae_classifier(gr.sync_block):
 
     @ends_on_error
     def work(self, input_items, output_items):
-        n = len(output_items[0])
-        if n > self.batch_size:
-            # whole batches; the rest waits for the next call (with what arrives meanwhile)
-            n -= n % self.batch_size
-        vectors = input_items[0][self.history() - 1 :][:n]  # (n, L), past the history
+        vectors, n = _batches.waiting(self, input_items, output_items, self.batch_size)
         output_items[0][:n] = vectors
         first = self.nitems_read(0)
         for start in range(0, n, self.batch_size):
