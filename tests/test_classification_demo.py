@@ -75,3 +75,29 @@ def test_readme_example(tmp_path, monkeypatch, shipped_weights):
     assert sorted(p.name for p in tmp_path.glob("cam_*.png")) == sorted(
         f"cam_{k}.png" for k in range(0, 640, 128)
     )
+
+
+def test_demo_denoiser_switch(shipped_weights):
+    """With the switch on, every vector goes through denomae_denoiser before the classifier,
+    which then sees other vectors (the same seed without the denoiser gives other
+    probabilities)."""
+    from gnuradio.rfml.flowgraphs import classification_demo as demo
+
+    runs = {}
+    for denoiser in (None, ""):
+        tb = demo.demo_flowgraph(0.0, per_class=4, batch_size=8, seed=5, denoiser_path=denoiser)
+        tb.run()
+        runs[denoiser] = demo.read_messages(tb.debug, 1024, 4, len(CLASSES))
+        if denoiser is not None:
+            assert tb.denoiser.denoised_count() == 24 and tb.denoiser.invalid_count() == 0
+    (truth0, _, probs0), (truth1, pred1, probs1) = runs[None], runs[""]
+    np.testing.assert_array_equal(truth0, truth1)
+    assert len(pred1) == 24 and np.all(pred1 >= 0)
+    assert np.abs(probs0 - probs1).max() > 0.01
+
+
+def test_demo_denoiser_model_needs_the_switch():
+    from gnuradio.rfml.apps import UsageError
+
+    with pytest.raises(UsageError, match="--denoiser-model needs --denoise"):
+        rfml_main(["demo", "--denoiser-model", "x.safetensors", "--display", "none"])

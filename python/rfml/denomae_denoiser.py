@@ -33,6 +33,10 @@ class denomae_denoiser(gr.sync_block):
     (``invalid_count()``). Stream tags (``rfml_class``, ``rfml_snr_db``, ...) pass through
     to the outputs at the same offsets.
 
+    With ``enabled`` False (settable while running, ``set_enabled``) the block passes the
+    vectors through unchanged without calling the model, so a flowgraph can switch the
+    denoiser in and out live.
+
     With ``image_output`` a second output carries, per vector, the decay-mode constellation
     image of the denoised vector scaled to unit RMS (float32, ``3 x image_size x
     image_size`` flattened channel-major; the reference's three decay windows scaled to the
@@ -46,6 +50,7 @@ class denomae_denoiser(gr.sync_block):
         device (str): "auto" (cuda when available), "cpu" or "cuda".
         image_output (bool): add the constellation-image output.
         image_size (int): side of the output images in pixels.
+        enabled (bool): denoise (True) or pass the vectors through (False).
         model (torch.nn.Module or None): Python API only: an already-built model with
             ``denoise(x)`` used instead of ``model_path``.
     """
@@ -58,6 +63,7 @@ class denomae_denoiser(gr.sync_block):
         device="auto",
         image_output=False,
         image_size=IMAGE_SIZE,
+        enabled=True,
         model=None,
     ):
         if int(vector_length) < 1:
@@ -92,14 +98,24 @@ class denomae_denoiser(gr.sync_block):
         self.image_output = bool(image_output)
         self._invalid = 0
         self._denoised = 0
+        self._enabled = bool(enabled)
+        self._valid_vectors = inference.valid_vectors
         _batches.reserve(self, self.batch_size)
 
     def invalid_count(self):
         """Vectors passed through unchanged (NaN/Inf samples or zero power) so far."""
         return self._invalid
 
+    def set_enabled(self, enabled):
+        """Denoise (True) or pass the vectors through unchanged (False), while running."""
+        self._enabled = bool(enabled)
+
+    def enabled(self):
+        """True while the block denoises."""
+        return self._enabled
+
     def denoised_count(self):
-        """Vectors that went through the block so far (valid or not)."""
+        """Vectors that went through the block so far (valid or not, denoised or passed)."""
         return self._denoised
 
     def _images(self, out, valid, dst):
@@ -120,7 +136,11 @@ class denomae_denoiser(gr.sync_block):
         vectors, n = _batches.waiting(self, input_items, output_items, self.batch_size)
         for start in range(0, n, self.batch_size):
             stop = min(n, start + self.batch_size)
-            out, valid = self.runner.denoise(vectors[start:stop])
+            if self._enabled:
+                out, valid = self.runner.denoise(vectors[start:stop])
+            else:
+                out = vectors[start:stop]
+                valid = self._valid_vectors(out)
             output_items[0][start:stop] = out
             if self.image_output:
                 self._images(out, valid, output_items[1][start:stop])

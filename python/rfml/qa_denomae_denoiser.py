@@ -90,6 +90,26 @@ class qa_denomae_denoiser(gr_unittest.TestCase):
         # every other image: decay channels normalised to a maximum of 1
         np.testing.assert_allclose(images[good].max(axis=(2, 3)), 1.0, atol=1e-6)
 
+    def test_disabled_block_passes_vectors_through_and_can_be_switched_back(self):
+        vectors = make_vectors(12, self.rng)
+        vectors[4] = 0
+        model = HalfModel()
+        blk, out, _ = self.run_block(vectors, batch_size=4, model=model, enabled=False)
+        self.assertFalse(blk.enabled())
+        np.testing.assert_array_equal(out, vectors)
+        self.assertEqual(model.batches[1:], [])  # the model is not called
+        self.assertEqual((blk.denoised_count(), blk.invalid_count()), (12, 1))
+        blk.set_enabled(True)  # the same block, switched on, in the next run
+        self.assertTrue(blk.enabled())
+        self.tb.disconnect_all()
+        src = blocks.vector_source_c(vectors.ravel().tolist(), False, L)
+        sink = blocks.vector_sink_c(L)
+        self.tb.connect(src, blk, sink)
+        self.tb.run()
+        out = np.array(sink.data(), np.complex64).reshape(-1, L)
+        np.testing.assert_allclose(out, 0.5 * vectors, rtol=1e-5, atol=1e-6 * np.abs(vectors).max())
+        self.assertEqual(sum(model.batches[1:]), 11)  # the zero vector never reaches it
+
     def test_image_output_is_the_constellation_of_the_denoised_vector(self):
         # a QPSK-like vector: its image has four bright spots, one per quadrant
         sym = np.exp(1j * (np.pi / 4 + np.pi / 2 * self.rng.integers(0, 4, (4, L))))

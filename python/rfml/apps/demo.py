@@ -58,6 +58,10 @@ def get_args_parser():
     )
     p.add_argument("--model", default="", help="classifier checkpoint (default: shipped)")
     p.add_argument("--cam-model", default="", help="CAM model checkpoint (default: shipped)")
+    p.add_argument("--denoise", action="store_true",
+                   help="denoise every vector (denomae_denoiser) before it is classified")
+    p.add_argument("--denoiser-model", default="",
+                   help="denoiser checkpoint for --denoise (default: shipped DenoMAE)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument(
         "--display",
@@ -175,14 +179,18 @@ def classification_demo(args):
     per_class = args.per_class or 128
     gui = args.display == "window" or (args.display == "auto" and demo.has_display())
     out = Path(args.out_dir)
+    if args.denoiser_model and not args.denoise:
+        raise UsageError("--denoiser-model needs --denoise")
+    denoiser = "denomae_denoiser -> " if args.denoise else ""
     print(f"classifying {per_class} vectors of {args.length} samples per class at each of "
-          f"{len(snrs)} SNRs; sources -> loopback (sim) -> awgn_snr -> tsddae_classifier "
-          f"-> cam_sink ({'window' if gui else 'PNG files'})")  # fmt: skip
+          f"{len(snrs)} SNRs; sources -> loopback (sim) -> awgn_snr -> {denoiser}"
+          f"tsddae_classifier -> cam_sink ({'window' if gui else 'PNG files'})")  # fmt: skip
     t0 = time.perf_counter()
     results = demo.run_demo(
         snrs, per_class=per_class, out_dir=out, vector_length=args.length,
         model_path=args.model, cam_model_path=args.cam_model, batch_size=args.batch_size,
         device=args.device, seed=args.seed, gui=gui,
+        denoiser_path=args.denoiser_model if args.denoise else None,
     )  # fmt: skip
     report = demo.summary(results, out)
     total = sum(len(r.truth) for r in results)

@@ -5,8 +5,9 @@
 Per SNR the flowgraph is::
 
     mod_source x 6 -> class_switch (round robin) -> loopback(sim) -> awgn_snr
-        -> stream_to_vector -> head -> tsddae_classifier --(messages)--> message_debug
-                                                     \\-> cam_sink (widget or PNG files)
+        -> stream_to_vector -> head [-> denomae_denoiser] -> tsddae_classifier
+            --(messages)--> message_debug
+            \\-> cam_sink (widget or PNG files)
 
 The switch passes ``per_class`` whole vectors of each class in turn, so the true class of
 the vector starting at sample ``offset`` is ``classes[(offset // L) // per_class]``; the
@@ -86,13 +87,17 @@ class demo_flowgraph(gr.top_block):
         seed (int): seeds the sources, the loopback and the noise.
         cam_png (str): PNG path pattern of the CAM sink ("" and headless = no CAM sink).
         headless (bool): no CAM widget.
+        denoiser_path (str | None): denoise the vectors before classifying them with this
+            checkpoint ("" = the shipped DenoMAE); None = no denoiser.
     """
 
     def __init__(self, snr_db, *, per_class, vector_length=DEFAULT_VECTOR_LENGTH,
                  classes=CLASSES, model_path="", cam_model_path="", batch_size=64,
-                 device="auto", seed=0, cam_png="", headless=True):  # fmt: skip
+                 device="auto", seed=0, cam_png="", headless=True,
+                 denoiser_path=None):  # fmt: skip
         from ..awgn_snr import awgn_snr
         from ..cam_sink import cam_sink
+        from ..denomae_denoiser import denomae_denoiser
         from ..loopback import loopback
         from ..mod_source import mod_source
         from ..tsddae_classifier import tsddae_classifier
@@ -107,11 +112,16 @@ class demo_flowgraph(gr.top_block):
         self.to_vector = blocks.stream_to_vector(gr.sizeof_gr_complex, vector_length)
         self.head = blocks.head(gr.sizeof_gr_complex * vector_length, self.n_vectors)
         self.classifier = tsddae_classifier(model_path, vector_length, batch_size, device)
+        self.denoiser = None
+        if denoiser_path is not None:
+            self.denoiser = denomae_denoiser(denoiser_path, vector_length, batch_size, device)
         self.debug = blocks.message_debug()
         for i, src in enumerate(self.sources):
             self.connect(src, (self.switch, i))
-        self.connect(self.switch, self.loopback, self.awgn, self.to_vector, self.head,
-                     self.classifier)  # fmt: skip
+        chain = [self.switch, self.loopback, self.awgn, self.to_vector, self.head]
+        if self.denoiser is not None:
+            chain.append(self.denoiser)
+        self.connect(*chain, self.classifier)
         self.msg_connect(self.classifier, "classification", self.debug, "store")
         self.cam = None
         if cam_png or not headless:
@@ -154,7 +164,7 @@ def table_row(result, classes):
 
 def run_demo(snrs, *, per_class, out_dir, vector_length=DEFAULT_VECTOR_LENGTH,
              model_path="", cam_model_path="", batch_size=64, device="auto", seed=0,
-             gui=False, write=print):  # fmt: skip
+             gui=False, write=print, denoiser_path=None):  # fmt: skip
     """Run the demo flowgraph once per SNR; print one table row per SNR as it finishes.
 
     Args:
@@ -163,6 +173,8 @@ def run_demo(snrs, *, per_class, out_dir, vector_length=DEFAULT_VECTOR_LENGTH,
         out_dir (str or Path): folder for the CAM PNGs (cam_<snr>dB_<class>.png).
         gui (bool): show the CAM widget in a window (needs a display) instead of PNGs only.
         write (callable): where table lines go.
+        denoiser_path (str | None): denoiser checkpoint ("" = shipped) run before the
+            classifier; None = none.
 
     Returns:
         list of SnrResult, one per SNR.
@@ -183,6 +195,7 @@ def run_demo(snrs, *, per_class, out_dir, vector_length=DEFAULT_VECTOR_LENGTH,
             snr, per_class=per_class, vector_length=vector_length, model_path=model_path,
             cam_model_path=cam_model_path, batch_size=batch_size, device=device,
             seed=seed + 1000 * k, cam_png=str(pattern), headless=not gui,
+            denoiser_path=denoiser_path,
         )  # fmt: skip
         if gui:
             if window is not None:

@@ -20,11 +20,15 @@ def _suite(seed, classes=None, **ranges):
 
 
 # name -> generation settings (GenerationConfig keyword arguments; length from the recipe).
-# Training data mix randomised transmitters with nominal ones; the nominal half stops at
+# Training data mix randomised transmitters with nominal ones; the nominal part stops at
 # 10 dB, where every model is right anyway, so more of the training goes to noisy vectors.
+# "train_wide" draws from the generator's "wide" ranges: occupied bandwidth from a few
+# percent to all of the band (2-32 samples per symbol, OFDM resampled 1-20x), FSK
+# modulation index 0.1-1.0 without 0.4-0.6 (the GMSK boundary), carrier offsets to 3%.
 DATA_SETS = {
     "train_rand": dict(per_class=4000, snr_db="-10:20", randomize=True, seed=101),
     "train_nom": dict(per_class=4000, snr_db="-10:10", seed=102),
+    "train_wide": dict(per_class=6000, snr_db="-10:20", randomize=True, seed=111, ranges="wide"),
     "few_pool": dict(per_class=100, snr_db="-10:20:5", randomize=True, seed=301),
     "test_nom": dict(per_class=100, snr_db="-10:20:1", seed=201),
     "test_sps4": dict(per_class=150, snr_db="-10,-5,0,5,10,20", samples_per_symbol=4, seed=202),
@@ -125,7 +129,7 @@ class Recipe:
 
 
 # Test sets of the shipped classifiers: nominal, off-nominal samples per symbol, randomised
-# transmitters, and the nominal set shifted by carrier offsets.
+# transmitters, the nominal set shifted by carrier offsets, and the evaluation suites.
 CLASSIFIER_TESTS = (
     Test("nominal", "test_nom"),
     Test("sps4", "test_sps4"),
@@ -133,6 +137,11 @@ CLASSIFIER_TESTS = (
     Test("randomized", "test_rand"),
     Test("freq_offset_0.01", "test_nom", 0.01),
     Test("freq_offset_0.025", "test_nom", 0.025),
+    Test("wide", "test_wide"),
+    Test("narrowband", "test_narrowband"),
+    Test("wideband", "test_wideband"),
+    Test("offsets", "test_offsets"),
+    Test("boundary", "test_boundary"),
 )
 
 # Evaluation suites that catch a classifier that only knows our own transmitters: `rfml eval

@@ -110,8 +110,8 @@ ARCHITECTURE = (
 
 RECIPES = {
     "cam_small": Recipe(
-        train=("train_rand", "train_nom"),
-        steps=(Step("cam_small", KIND, "fit", budget_min=8.0, epochs=50, lr=2e-3),),
+        train=("train_rand", "train_nom", "train_wide"),
+        steps=(Step("cam_small", KIND, "fit", budget_min=12.0, epochs=50, lr=2e-3),),
         tests=CLASSIFIER_TESTS[:1],
     )
 }
