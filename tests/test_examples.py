@@ -142,8 +142,15 @@ image = tb.grab().toImage()
 image.save(png)
 colours = len({image.pixel(x, y) for x in range(0, image.width(), 4)
                for y in range(0, image.height(), 4)})
-print(json.dumps({"rate": rate, "frames": cam.frames_drawn(), "note": cam.last_frame().note,
-                  "colours": colours}))
+figures = {"rate": rate, "frames": cam.frames_drawn(), "note": cam.last_frame().note,
+           "colours": colours}
+if hasattr(tb, "rfml_hqarf_compressor_0"):  # the codec chain: link and denoiser figures
+    figures["packet_bytes"] = tb.rfml_hqarf_compressor_0.packet_bytes()
+    figures["packets"] = tb.rfml_hqarf_compressor_0.packet_count()
+    figures["accuracy"] = tb.epy_block_0.accuracy()
+    figures["denoised"] = tb.rfml_denomae_denoiser_0.denoised_count()
+    figures["classified"] = classifier.classified_count()
+print(json.dumps(figures))
 """
 
 
@@ -180,3 +187,17 @@ def test_classification_demo_example_runs(tmp_path):
     assert got["frames"] >= 5 and got["rate"] > 0, got
     assert got["note"] == "classifier: GFSK"  # the chosen class, at the default 10 dB
     assert got["colours"] > 50, got  # the widget drew trace, maps and bars
+
+
+def test_full_chain_example_runs(tmp_path):
+    """Source -> loopback -> AWGN -> denoiser -> compressor -> decompressor -> classifier ->
+    CAM display, offscreen at the defaults (10 dB, codec level 3, denoiser on)."""
+    got, _ = run_qt_example("full_chain.grc", "DQPSK", tmp_path)
+    assert got["frames"] >= 5 and got["rate"] > 0, got
+    assert got["colours"] > 50, got  # the CAM widget drew
+    # every vector was denoised, sent as one packet of the level-3 size and classified
+    assert got["denoised"] >= got["packets"] >= got["classified"] > 0, got
+    from gnuradio.rfml.ml.packet import HEADER_BYTES
+
+    assert HEADER_BYTES < got["packet_bytes"] < 1024 * 4 / 40, got  # over 40:1 vs 16-bit I/Q
+    assert got["accuracy"] > 0, got  # the link meter saw labelled vectors arrive

@@ -58,10 +58,16 @@ def get_args_parser():
     )
     p.add_argument("--model", default="", help="classifier checkpoint (default: shipped)")
     p.add_argument("--cam-model", default="", help="CAM model checkpoint (default: shipped)")
-    p.add_argument("--denoise", action="store_true",
-                   help="denoise every vector (denomae_denoiser) before it is classified")
-    p.add_argument("--denoiser-model", default="",
-                   help="denoiser checkpoint for --denoise (default: shipped DenoMAE)")
+    p.add_argument(
+        "--denoise",
+        action="store_true",
+        help="denoise every vector (denomae_denoiser) before it is classified",
+    )
+    p.add_argument(
+        "--denoiser-model",
+        default="",
+        help="denoiser checkpoint for --denoise (default: shipped DenoMAE)",
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument(
         "--display",
