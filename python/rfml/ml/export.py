@@ -6,7 +6,9 @@ dimension; input ``iq`` is raw float32 ``(B, 2, L)`` (a denoiser's and a codec's
 unit-RMS scale the runner feeds them):
 
 classifier  ``M.onnx``: iq -> logits (B, C)
-denoiser    ``M.onnx``: iq -> denoised (B, 2, L)
+denoiser    ``M.onnx``: iq -> denoised (B, 2, L); a denoiser that computes some inputs outside
+            torch (``outside_inputs(x)``, e.g. DenoMAE's constellation images from the C++
+            renderer) takes them as further named inputs, so the graph is the network alone
 codec       ``M.L<k>.encoder.onnx``: iq -> codes (B, T) int64 and ``M.L<k>.decoder.onnx``:
             codes -> iq (B, 2, L), for every level k the model has.
 """
@@ -20,7 +22,7 @@ from . import models
 
 
 class _Call(torch.nn.Module):
-    """A module whose forward is ``getattr(model, method)(x, *extra)``."""
+    """A module whose forward is ``getattr(model, method)(*inputs, *extra)``."""
 
     def __init__(self, model, method, *extra):
         super().__init__()
@@ -28,52 +30,61 @@ class _Call(torch.nn.Module):
         self.method = method
         self.extra = extra
 
-    def forward(self, x):
-        return getattr(self.model, self.method)(x, *self.extra)
+    def forward(self, *inputs):
+        return getattr(self.model, self.method)(*inputs, *self.extra)
+
+
+def _outside(model, x):
+    """{name: tensor} of the inputs ``model`` computes outside torch for x ({} for most)."""
+    return model.outside_inputs(x) if hasattr(model, "outside_inputs") else {}
+
+
+def _batch_dims(module, example, batch):
+    """dynamic_shapes of ``module`` for the inputs ``example``: dimension 0 of each is the
+    batch (a _Call takes them as one ``*inputs`` argument)."""
+    dims = tuple({0: batch} for _ in example)
+    return (dims,) if isinstance(module, _Call) else dims
 
 
 def graphs(model, path):
-    """The graphs to export: [(file, module, example input, input name, output name)]."""
+    """The graphs to export: [(file, module, feed, input names, output name)], where
+    ``feed(x)`` gives the graph's inputs (a tuple of tensors) for raw vectors x."""
     role = models.get(models.kind_of(model)).ROLE
     path = Path(path)
-    length = int(model.config["vector_length"])
-    iq = torch.randn(2, 2, length, generator=torch.Generator().manual_seed(0))
     if role == "classifier":
-        return [(path, model, iq, "iq", "logits")]
+        return [(path, model, lambda x: (x,), ("iq",), "logits")]
     if role == "denoiser":
-        return [(path, _Call(model, "denoise"), iq, "iq", "denoised")]
+        names = ("iq", *_outside(model, torch.zeros(1, 2, model.config["vector_length"])))
+        feed = lambda x: (x, *_outside(model, x).values())  # noqa: E731
+        return [(path, _Call(model, "denoise"), feed, names, "denoised")]
     out = []
+    stem = path.with_suffix("")
     for level in model.levels():
-        codes = model.encode(iq, level)
-        stem = path.with_suffix("")
         out.append((stem.with_suffix(f".L{level}.encoder.onnx"), _Call(model, "encode", level),
-                    iq, "iq", "codes"))  # fmt: skip
+                    lambda x: (x,), ("iq",), "codes"))  # fmt: skip
         out.append((stem.with_suffix(f".L{level}.decoder.onnx"), _Call(model, "decode", level),
-                    codes, "codes", "iq"))  # fmt: skip
+                    lambda x, k=level: (model.encode(x, k),), ("codes",), "iq"))  # fmt: skip
     return out
 
 
 def export_onnx(model, path, opset=18):
-    """Export ``model`` (eval mode, CPU) to ONNX file(s) at ``path``; returns the paths.
-
-    A model module whose inference leaves torch (``ONNX_UNSUPPORTED``, the reason) is refused
-    with one error naming it."""
+    """Export ``model`` (eval mode, CPU) to ONNX file(s) at ``path``; returns the paths."""
     import warnings
 
-    kind = models.kind_of(model)
-    reason = getattr(models.get(kind), "ONNX_UNSUPPORTED", None)
-    if reason:
-        raise ValueError(f"a {kind} model cannot be exported to ONNX: {reason}")
     model = model.cpu().eval()
+    length = int(model.config["vector_length"])
+    iq = torch.randn(2, 2, length, generator=torch.Generator().manual_seed(0))
     written = []
-    for file, module, example, name_in, name_out in graphs(model, path):
+    for file, module, feed, names_in, name_out in graphs(model, path):
         file.parent.mkdir(parents=True, exist_ok=True)
         batch = torch.export.Dim("batch", min=1)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            torch.onnx.export(module, (example,), str(file), dynamo=True, opset_version=opset,
-                              input_names=[name_in], output_names=[name_out],
-                              dynamic_shapes=({0: batch},), verbose=False)  # fmt: skip
+            example = feed(iq)
+            torch.onnx.export(module, example, str(file), dynamo=True, opset_version=opset,
+                              input_names=list(names_in), output_names=[name_out],
+                              dynamic_shapes=_batch_dims(module, example, batch),
+                              verbose=False)  # fmt: skip
         written.append(file)
     return written
 
@@ -87,12 +98,12 @@ def check_onnx(model, path, inputs):
     model = model.cpu().eval()
     worst = 0.0
     x = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
-    for file, module, example, name_in, _ in graphs(model, path):
+    for file, module, feed, names_in, _ in graphs(model, path):
         session = ort.InferenceSession(str(file), providers=["CPUExecutionProvider"])
-        feed = x if example.dtype == torch.float32 else model.encode(x, module.extra[0])
         with torch.inference_mode():
-            ref = module(feed).numpy()
-        got = session.run(None, {name_in: feed.numpy()})[0]
+            tensors = feed(x)
+            ref = module(*tensors).numpy()
+        got = session.run(None, {n: t.numpy() for n, t in zip(names_in, tensors, strict=True)})[0]
         if ref.dtype.kind in "iu":
             worst = max(worst, float(np.count_nonzero(ref != got)))
         else:

@@ -51,12 +51,6 @@ from . import Stage, from_preset
 
 KIND = "denomae"
 ROLE = "denoiser"
-# What ml.export says when asked for ONNX (its network alone could be exported; the images
-# it denoises from are rendered by the C++ kernel inside denoise()).
-ONNX_UNSUPPORTED = (
-    "denoise() renders constellation images with the C++ kernel (outside torch), so it is "
-    "not one graph; run it with torch"
-)
 
 MODALITIES = ("noisy_image", "noisy_signal", "clean_image", "clean_signal", "noise")
 IMAGE_MODALITIES = ("noisy_image", "clean_image")
@@ -252,17 +246,24 @@ class DenoMAE(nn.Module):
         """(B, 2, L) IQ on the model scale -> (B, C, S, S) decay images (CPU renderer)."""
         return render_images(x, self.image_size, self.windows)
 
-    def modality_patches(self, x, clean=None, which=MODALITIES):
+    def outside_inputs(self, x):
+        """What ``denoise`` computes outside torch, for ``x`` (B, 2, L): {"image": the noisy
+        constellation images (B, C, S, S)} (ml.export gives them to the ONNX graph as an
+        input, so the graph holds the network alone)."""
+        return {"image": self.render(x)}
+
+    def modality_patches(self, x, clean=None, which=MODALITIES, image=None):
         """Patches of the modalities in ``which``: {name: (B, T, patch_dim)}.
 
         x: noisy IQ (B, 2, L) on the model scale; clean: its clean twin on the same scale
-        (needed for the clean and noise modalities).
+        (needed for the clean and noise modalities); image: x's rendered images
+        (``outside_inputs``), rendered here when None.
         """
         if x.shape[-1] != self.vector_length:
             raise ValueError(f"DenoMAE was built for vectors of {self.vector_length} samples, got "
                              f"{x.shape[-1]}: use a checkpoint trained on this length")  # fmt: skip
         make = {
-            "noisy_image": lambda: self.patchify_image(self.render(x)),
+            "noisy_image": lambda: self.patchify_image(self.render(x) if image is None else image),
             "noisy_signal": lambda: self.patchify_signal(x),
             "clean_image": lambda: self.patchify_image(self.render(clean)),
             "clean_signal": lambda: self.patchify_signal(clean),
@@ -338,16 +339,17 @@ class DenoMAE(nn.Module):
         """Raw IQ (B, 2, L) float32 -> class logits (B, n_classes)."""
         return self.head(self.features(x))
 
-    def denoise(self, x):
+    def denoise(self, x, image=None):
         """Noisy IQ on the unit-mean-square scale (B, 2, L) -> clean estimate (B, 2, L) on
-        the same scale, from the noisy image and the noisy signal alone.
+        the same scale, from the noisy image and the noisy signal alone (``image``: x's
+        images from ``outside_inputs``, rendered here when None).
 
         The estimate is the noisy spectrum times a gain per band (sigmoid of a linear map of
         the pooled encoder tokens, linearly interpolated over the L bins: an adaptive Wiener
         gain that sees the vector's class and noise level) plus a time-domain residual from
         the clean-signal decoder (mask tokens only, every other modality's visible tokens).
         """
-        encoded, kept = self.forward_encoder(self.modality_patches(x, which=NOISY), {})
+        encoded, kept = self.forward_encoder(self.modality_patches(x, which=NOISY, image=image), {})
         pooled = torch.cat(list(encoded.values()), dim=1).mean(dim=1)
         gain = torch.sigmoid(self.band_gain(pooled))[:, None]  # (B, 1, bands)
         gain = F.interpolate(gain, size=x.shape[-1], mode="linear", align_corners=False)
