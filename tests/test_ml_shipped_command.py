@@ -25,16 +25,20 @@ def test_shipped_pipeline_at_toy_scale(tmp_path, capsys):
         assert set(card["metrics"]["nominal"]["per_snr"]) == {str(s) for s in range(-10, 21)}
         assert card["recipe"]["name"] == f"{kind}_small"
         assert card["recipe"]["data_sets"]["train_rand"]["randomize"] is True
-        assert card["random_ranges"]["samples_per_symbol"] == [4.0, 16.0]
+        assert card["range_sets"]["v1"]["samples_per_symbol"] == [4.0, 16.0]
+        assert card["range_sets"]["wide"]["samples_per_symbol"] == [2.0, 32.0, "log"]
+        assert card["recipe"]["data_sets"]["train_wide"]["ranges"] == "wide"
     card = json.loads((out / "tsddae_small.json").read_text())
     m = card["metrics"]
-    for test in ("nominal", "sps4", "sps16", "randomized", "freq_offset_0.01", "freq_offset_0.025"):
+    for test in ("nominal", "sps4", "sps16", "randomized", "freq_offset_0.01", "freq_offset_0.025",
+                 "wide", "narrowband", "wideband", "offsets", "boundary"):  # fmt: skip
         assert 0 <= m[test]["accuracy"] <= 1 and 0 <= m[test]["cnn_baseline"]["accuracy"] <= 1
     few = m["few_labels"]["results"]
     assert set(few) == {"25", "100"}
     assert {"pretrained", "scratch", "linear_probe"} <= set(few["25"])
     assert set(card["training_seconds"]) == {"tsddae_pre", "tsddae_small", "cnn_baseline_small"}
-    for name in ("tsddae_small_accuracy_vs_snr.png", "tsddae_small_confusion_-5dB.png"):
+    for name in ("tsddae_small_accuracy_vs_snr.png", "tsddae_small_confusion_-5dB.png",
+                 "tsddae_small_suites.png"):  # fmt: skip
         assert (docs / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     capsys.readouterr()
     assert rfml(argv) == 0  # resumes: every model is kept

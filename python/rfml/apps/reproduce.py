@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 
 SHIPPED_ALIAS = ("tsddae_small", "cam_small")
+# Test names drawn together in NAME_suites.png (the evaluation suites, `rfml eval --suite`).
+SUITE_TESTS = ("nominal", "randomized", "wide", "narrowband", "wideband", "offsets", "boundary")
 # The options of this group (left out of the command line a single stage records).
 OPTIONS = ("out_dir", "work_dir", "docs_dir", "size_scale", "budget_scale", "data_only")
 
@@ -206,9 +208,20 @@ def few_labels(args, work, recipe, paths, kind):
     return summary
 
 
+def _range_sets(recipe):
+    """Names of the generator's range sets the recipe's randomised data sets draw from."""
+    names = set()
+    for n in recipe.data_needed():
+        spec = recipe.data_sets[n]
+        if spec.get("randomize"):
+            ranges = spec.get("ranges", "v1")
+            names.add(ranges if isinstance(ranges, str) else ranges["base"])
+    return sorted(names)
+
+
 def write_outputs(args, work, name, recipe, reports, few, names, extra=None):
     """The shipped checkpoint with its full card, and the plots."""
-    from ..flowgraphs.generation import RANDOM_RANGES
+    from ..flowgraphs.generation import resolve_ranges
     from ..ml import checkpoint, evaluation, plots
 
     out_dir, docs = Path(args.out_dir), Path(args.docs_dir)
@@ -220,7 +233,8 @@ def write_outputs(args, work, name, recipe, reports, few, names, extra=None):
     card["stage_command"] = card.get("command")
     card["command"] = command(args, names)
     card["recipe"] = {"name": name, **recipe.as_card()}
-    card["random_ranges"] = {k: list(v) for k, v in RANDOM_RANGES.items()}
+    card["range_sets"] = {n: {k: list(v) for k, v in resolve_ranges(n).items()}
+                          for n in _range_sets(recipe)}  # fmt: skip
     card["size_scale"], card["budget_scale"] = args.size_scale, args.budget_scale
     card["training_seconds"] = {
         s.name: checkpoint.read_card(work / f"{s.name}.safetensors")["training"]["seconds"]
@@ -249,6 +263,15 @@ def write_outputs(args, work, name, recipe, reports, few, names, extra=None):
     written = [plots.accuracy_vs_snr({k: r["per_snr"] for k, r in curves.items()},
                                      docs / f"{name}_accuracy_vs_snr.png",
                                      title=f"{name}: nominal test set (fresh seed)")]  # fmt: skip
+    suites = {t: r["per_snr"] for t, r in reports[last.name].items() if t in SUITE_TESTS}
+    if len(suites) > 1:
+        written.append(
+            plots.accuracy_vs_snr(
+                suites,
+                docs / f"{name}_suites.png",
+                title=f"{name}: evaluation suites (fresh seeds)",
+            )
+        )
     r = reports[last.name]["nominal"]
     for snr, counts in r["confusion_at"].items():
         written.append(plots.confusion_matrix(counts, r["classes"],

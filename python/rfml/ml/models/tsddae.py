@@ -449,6 +449,6 @@ RECIPES = {
         ),
         compare=(Step("cnn_baseline_small", "cnn_baseline", "fit", 65.0, epochs=50, lr=2e-3),),
         tests=CLASSIFIER_TESTS,
-        few_labels=FewLabels(pool="few_pool", test="test_nom", init="tsddae_pre"),
+        few_labels=FewLabels(pool="few_pool", test="test_nom", init="tsddae_pre", minutes=2.0),
     )
 }
