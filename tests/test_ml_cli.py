@@ -157,6 +157,25 @@ def test_radioml_files_train_and_eval(tmp_path):
     assert _card(model18)["vector_length"] == 1024 and len(_card(model18)["classes"]) == 24
 
 
+def test_set_changes_preset_settings_and_is_recorded(files):
+    out = files["dir"] / "deep.safetensors"
+    assert rfml(["train", "cnn_baseline", "fit", "--data", str(files["train"]), "--out",
+                 str(out), "--preset", "tiny", "--set", "widths=[4, 8]", "--set", "kernel=3",
+                 "--epochs", "1", "--quiet"]) == 0  # fmt: skip
+    model, card = checkpoint.load(out, kind="cnn_baseline")
+    assert card["config"]["widths"] == [4, 8] and card["config"]["kernel"] == 3
+    assert "--set 'widths=[4, 8]' --set kernel=3" in card["command"]
+    with pytest.raises(ValueError, match="cnn_baseline has no setting depth: choose among"):
+        rfml(["train", "cnn_baseline", "fit", "--data", str(files["train"]), "--out", str(out),
+              "--preset", "tiny", "--set", "depth=3"])  # fmt: skip
+    with pytest.raises(ValueError, match="--set needs KEY=VALUE"):
+        rfml(["train", "cnn_baseline", "fit", "--data", str(files["train"]), "--out", str(out),
+              "--set", "depth"])  # fmt: skip
+    with pytest.raises(ValueError, match="--set changes the model, which --init takes"):
+        rfml(["train", "tsddae", "finetune", "--data", str(files["train"]), "--out", str(out),
+              "--init", str(out), "--set", "depth=2"])  # fmt: skip
+
+
 def test_errors_name_what_to_do(files):
     with pytest.raises(ValueError, match="needs --out"):
         rfml(["train", "cam", "fit", "--data", str(files["train"])])

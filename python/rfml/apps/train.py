@@ -24,6 +24,7 @@ A checkpoint is a ``.safetensors`` file and the ``.json`` card beside it.
 """
 
 import argparse
+import json
 import shlex
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def get_args_parser():
     p.add_argument("--init", help="checkpoint of the same kind to start from")
     p.add_argument("--test", help="test data set: scored after training, recorded in the card")
     p.add_argument("--preset", default="small", help="model size: tiny, small or paper")
+    p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                   help="change one setting of the preset, VALUE as JSON (e.g. --set depth=4); "
+                        "repeatable")  # fmt: skip
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (%(default)s)")
     p.add_argument("--epochs", type=int, default=None, help="passes over the data")
     p.add_argument("--batch-size", type=int, default=None, help="vectors per step")
@@ -80,6 +84,8 @@ def command_line(args, words):
         flag = "--" + key.replace("_", "-")
         if value is True:
             words.append(flag)
+        elif key == "set":  # repeated: --set A=1 --set B=2
+            words += [w for v in value for w in (flag, str(v))]
         elif isinstance(value, list):
             words += [flag, *map(str, value)]
         else:
@@ -101,6 +107,20 @@ def check_args(args):
         raise ValueError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
 
 
+def overrides(args):
+    """{key: value} of the ``--set KEY=VALUE`` options (VALUE parsed as JSON, else text)."""
+    out = {}
+    for item in getattr(args, "set", None) or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set needs KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key.strip()] = text
+    return out
+
+
 def train_stage(args, kind, stage_name, *, signature_extra=None):
     """Train ``kind``'s stage as ``args`` say; returns (model, card) (rank 0 writes)."""
     import torch
@@ -119,6 +139,9 @@ def train_stage(args, kind, stage_name, *, signature_extra=None):
         raise ValueError(f"{kind} {stage_name} starts from fresh weights: drop --init")
     if not args.init and stage.init == "required":
         raise ValueError(f"{kind} {stage_name} needs --init (a checkpoint of an earlier stage)")
+    if args.init and overrides(args):
+        raise ValueError("--set changes the model, which --init takes from its checkpoint: "
+                         "use one of them")  # fmt: skip
     dist, _ = distributed(args.device)
     train_data, val, info = loading.load_split(
         args.data, needs=stage.needs, val_fraction=args.val_fraction, seed=args.seed,
@@ -137,7 +160,7 @@ def train_stage(args, kind, stage_name, *, signature_extra=None):
             )
     else:
         model = module.build(args.preset, n_classes=len(classes),
-                             vector_length=info["vector_length"])  # fmt: skip
+                             vector_length=info["vector_length"], **overrides(args))  # fmt: skip
     settings = {
         "epochs": args.epochs or stage.epochs,
         "batch_size": args.batch_size or stage.batch_size,

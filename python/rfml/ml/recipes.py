@@ -55,7 +55,8 @@ class Step:
 
     ``init`` names an earlier step whose checkpoint the stage starts from; ``data`` names
     the data sets it trains on when they differ from the recipe's ``train`` (e.g. a
-    fine-tuning step on few labels)."""
+    fine-tuning step on few labels); ``config`` changes settings of the preset ("KEY=VALUE",
+    `rfml train --set`; e.g. an ablation)."""
 
     name: str
     kind: str
@@ -66,6 +67,7 @@ class Step:
     init: str | None = None
     batch_size: int = 128
     data: tuple = ()
+    config: tuple = ()
 
 
 @dataclass(frozen=True)

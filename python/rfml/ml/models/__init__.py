@@ -156,6 +156,10 @@ def from_preset(cls, presets, kind, preset, n_classes, vector_length, overrides)
     if preset not in presets:
         raise ValueError(f"unknown {kind} preset {preset!r}: choose one of {', '.join(presets)}")
     n_classes = len(CLASSES) if n_classes is None else int(n_classes)
+    unknown = sorted(set(overrides) - set(presets[preset]))
+    if unknown:
+        raise ValueError(f"{kind} has no setting {', '.join(unknown)}: choose among "
+                         f"{', '.join(presets[preset])}")  # fmt: skip
     sizes = {**presets[preset], **overrides}
     return cls(n_classes=n_classes, vector_length=int(vector_length), preset=preset, **sizes)
 
