@@ -53,6 +53,17 @@ def test_v1_draws_no_new_parameter():
     assert "ofdm_oversample" not in ranges and "mod_index_gap" not in ranges
 
 
+def test_v2_is_v1_with_the_gfsk_gmsk_boundary(tmp_path):
+    v1, v2 = resolve_ranges("v1"), resolve_ranges("v2")
+    assert v2 == {**v1, "mod_index_gap": GFSK_GMSK_GAP}
+    path = tmp_path / "v2.h5"
+    generate(GenerationConfig(per_class=40, snr_db="20", length=1024, randomize=True,
+                              ranges="v2", chunk=2, seed=12, classes=("GFSK",)), path)  # fmt: skip
+    h = read_dataset(path).params["mod_index"]
+    assert not np.any((h > GFSK_GMSK_GAP[0]) & (h < GFSK_GMSK_GAP[1]))
+    assert h.min() < 0.4 and h.max() > 0.6
+
+
 def test_suites_replace_ranges_and_refuse_unknown_ones():
     spec = recipes.DATA_SETS[recipes.suite_data("boundary")]
     ranges = resolve_ranges(spec["ranges"])

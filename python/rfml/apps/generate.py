@@ -87,11 +87,12 @@ def get_args_parser():
     )
     p.add_argument(
         "--ranges",
-        choices=("v1", "wide"),
+        choices=("v1", "v2", "wide"),
         default=d["ranges"],
-        help="with --randomize: v1 (what the shipped classifiers trained on) or wide (other "
-        "people's transmitters: 2-32 samples per symbol, narrowband OFDM, the GFSK/GMSK "
-        "boundary left out of GFSK) (default %(default)s)",
+        help="with --randomize: v1 (4-16 samples per symbol; GFSK through the GMSK "
+        "boundary), v2 (v1 with GFSK outside modulation index 0.4-0.6) or wide (other "
+        "people's transmitters: 2-32 samples per symbol, narrowband OFDM, GFSK outside "
+        "0.4-0.6) (default %(default)s)",
     )
     p.add_argument("--seed", type=int, default=d["seed"], help="master seed (default %(default)s)")
     p.add_argument(

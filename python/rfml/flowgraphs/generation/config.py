@@ -76,8 +76,14 @@ WIDE_RANGES = {
 }
 GFSK_GMSK_GAP = WIDE_RANGES["mod_index_gap"]
 
-# Named sets of ranges for randomize=True ("v1" is what the shipped classifiers trained on).
-RANGE_SETS = {"v1": RANDOM_RANGES, "wide": WIDE_RANGES}
+# Named sets of ranges for randomize=True: "v1" (the first randomised transmitters; its GFSK
+# index runs through the GMSK boundary), "v2" (v1 with the boundary: GFSK outside
+# GFSK_GMSK_GAP) and "wide".
+RANGE_SETS = {
+    "v1": RANDOM_RANGES,
+    "v2": {**RANDOM_RANGES, "mod_index_gap": GFSK_GMSK_GAP},
+    "wide": WIDE_RANGES,
+}
 
 # OFDM resampling is done with a rational resampler of denominator OVERSAMPLE_DENOMINATOR.
 OVERSAMPLE_DENOMINATOR = 4

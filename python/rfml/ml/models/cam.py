@@ -110,7 +110,7 @@ ARCHITECTURE = (
 
 RECIPES = {
     "cam_small": Recipe(
-        train=("train_rand", "train_nom", "train_wide"),
+        train=("train_rand_gap", "train_nom", "train_wide", "train_wide2"),
         steps=(Step("cam_small", KIND, "fit", budget_min=12.0, epochs=50, lr=2e-3),),
         tests=tuple(t for t in CLASSIFIER_TESTS if t.name in ("nominal", "randomized", "wide")),
     )
