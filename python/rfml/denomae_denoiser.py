@@ -5,6 +5,8 @@ import numpy as np
 from gnuradio import gr
 
 from . import _batches
+from ._work_guard import ends_on_error
+from .ml import params
 from .ml.contract import DEFAULT_VECTOR_LENGTH
 
 # Vectors the input and output buffers hold at least (as tsddae_classifier).
@@ -66,12 +68,9 @@ class denomae_denoiser(gr.sync_block):
         enabled=True,
         model=None,
     ):
-        if int(vector_length) < 1:
-            raise ValueError(f"vector_length must be >= 1, got {vector_length}")
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if int(image_size) < 2:
-            raise ValueError(f"image_size must be >= 2 pixels, got {image_size}")
+        vector_length = params.integer(vector_length, "vector_length", 1)
+        batch_size = params.integer(batch_size, "batch_size", 1)
+        image_size = params.integer(image_size, "image_size", 2)
         from .ml import inference
 
         if model is not None:
@@ -132,6 +131,7 @@ class denomae_denoiser(gr.sync_block):
             img = render_images(torch.from_numpy(x), self.image_size, self.windows)
             dst[valid] = img.numpy().reshape(int(valid.sum()), -1)
 
+    @ends_on_error
     def work(self, input_items, output_items):
         vectors, n = _batches.waiting(self, input_items, output_items, self.batch_size)
         for start in range(0, n, self.batch_size):

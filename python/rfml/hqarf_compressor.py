@@ -5,6 +5,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from ._work_guard import ends_on_error
 from .ml.contract import DEFAULT_VECTOR_LENGTH
 from .ml.packet import DEFAULT_BATCH_SIZE, DEFAULT_LEVEL, FORWARDED_TAGS
 
@@ -79,6 +80,7 @@ class hqarf_compressor(gr.sync_block):
                 out.setdefault(tag.offset - first, {})[key] = tag.value
         return out
 
+    @ends_on_error
     def work(self, input_items, output_items):
         vectors = input_items[0]
         n = len(vectors)

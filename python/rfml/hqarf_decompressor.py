@@ -8,6 +8,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from ._work_guard import ends_on_error
 from .ml.contract import DEFAULT_VECTOR_LENGTH
 from .ml.packet import DEFAULT_BATCH_SIZE, FORWARDED_TAGS
 
@@ -86,6 +87,7 @@ class hqarf_decompressor(gr.sync_block):
             self._queue.append((packet, tags))
             self._ready.notify()
 
+    @ends_on_error
     def work(self, input_items, output_items):
         out = output_items[0]
         with self._ready:
