@@ -89,7 +89,7 @@ def test_denoise_and_classify_shapes_losses_and_checkpoint(tmp_path):
     with torch.no_grad():
         assert model.denoise(x).shape == (4, 2, 256)
         assert model(batch["iq"]).shape == (4, 6)
-    for name in ("pretrain", "denoise", "finetune", "supervised"):
+    for name in ("pretrain", "denoise", "refine", "finetune", "supervised"):
         loss = denomae.STAGES[name].loss(model.train(), batch, g)
         assert loss.ndim == 0 and torch.isfinite(loss)
     # fine-tuning with the frozen encoder gives the encoder no gradient
@@ -106,6 +106,45 @@ def test_denoise_and_classify_shapes_losses_and_checkpoint(tmp_path):
     assert card["config"]["modalities"] == list(denomae.MODALITIES)
     with torch.no_grad():
         assert torch.allclose(loaded.eval().denoise(x), model.eval().denoise(x), atol=1e-6)
+
+
+def test_refinement_head_starts_at_the_coarse_estimate_and_trains_alone(tmp_path):
+    """The refiner's output layer starts at zero (denoise = the transformer's estimate), its
+    receptive field is 2^(layers+1) - 1 samples, the refine stage trains it alone, and a
+    checkpoint without one grows one through ``checkpoint.load(grow=...)``."""
+    model = _tiny()
+    g = torch.Generator().manual_seed(1)
+    clean = torch.randn(2, 2, 256, generator=g)
+    batch = {"iq": clean + 0.3 * torch.randn(2, 2, 256, generator=g), "clean": clean}
+    x = batch["iq"] / denomae.rms(batch["iq"])
+    with torch.no_grad():
+        assert torch.equal(model.denoise(x), model.coarse(x)[0])
+    model.zero_grad()
+    denomae.refine_loss(model.train(), batch, g).backward()
+    trained = {n for n, p in model.named_parameters() if p.grad is not None}
+    assert trained and all(n.startswith("refiner.") for n in trained)
+    # receptive field: a sample's output depends on inputs within 2^(L+1) - 1 samples
+    ref = model.refiner.eval()
+    torch.nn.init.normal_(ref.out.weight)
+    states = torch.zeros(1, 4, model.config["decoder_dim"])
+    probe = torch.zeros(1, 2, 256, requires_grad=True)
+    ref(probe, torch.zeros(1, 2, 256), states)[0, 0, 128].backward()
+    reach = torch.nonzero(probe.grad.abs().sum(0).sum(0))[:, 0]
+    span = 2 ** (model.config["refine_layers"] + 1) - 1
+    assert reach.min() >= 128 - span // 2 and reach.max() <= 128 + span // 2
+    # an older checkpoint without the head grows one; changing an existing size is refused
+    bare = denomae.build("tiny", vector_length=256, refine_channels=0)
+    path = tmp_path / "bare.safetensors"
+    checkpoint.save(bare, {"classes": list("ABCDEF")}, path)
+    with pytest.raises(ValueError, match="no refinement head"):
+        denomae.refine_loss(checkpoint.load(path)[0], batch)
+    grown, card = checkpoint.load(path, grow={"refine_channels": 8, "refine_layers": 2})
+    assert card["config"]["refine_channels"] == 8
+    assert card["new_weights"] and all(k.startswith("refiner.") for k in card["new_weights"])
+    with torch.no_grad():
+        assert torch.equal(grown.denoise(x), bare.eval().denoise(x))
+    with pytest.raises(checkpoint.CheckpointError, match="settings dim change weights"):
+        checkpoint.load(path, grow={"dim": 16})
 
 
 def test_registry_and_paper_preset():

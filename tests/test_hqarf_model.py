@@ -20,10 +20,11 @@ def signals(n, length=256, seed=0):
     return x / x.pow(2).mean(dim=(1, 2), keepdim=True).sqrt()
 
 
-def test_registered_as_a_codec_with_three_stages():
+def test_registered_as_a_codec_with_the_papers_three_stages_and_a_task_stage():
     assert "hqarf" in models.kinds("codec")
-    assert list(hqarf.STAGES) == ["reconstruct", "quantise", "generative"]
+    assert list(hqarf.STAGES) == ["reconstruct", "quantise", "generative", "task"]
     assert hqarf.STAGES["generative"].init == "required"
+    assert hqarf.STAGES["task"].vector_length == 1024  # the shipped classifier's length
 
 
 def test_levels_halve_the_code_length_and_decode_to_the_input_shape():

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 from gnuradio.rfml.apps.__main__ import main as rfml
-from gnuradio.rfml.ml import checkpoint, datasets
+from gnuradio.rfml.ml import checkpoint, datasets, models
 
 L = 256
 CLASSES = ("OOK", "GFSK", "GMSK")
@@ -171,9 +171,14 @@ def test_set_changes_preset_settings_and_is_recorded(files):
     with pytest.raises(ValueError, match="--set needs KEY=VALUE"):
         rfml(["train", "cnn_baseline", "fit", "--data", str(files["train"]), "--out", str(out),
               "--set", "depth"])  # fmt: skip
-    with pytest.raises(ValueError, match="--set changes the model, which --init takes"):
+    # with --init, --set may add weights (a DenoMAE refinement head), not change them
+    pre = files["dir"] / "grow.safetensors"
+    length = _card(out)["vector_length"]
+    checkpoint.save(models.get("tsddae").build("tiny", n_classes=3, vector_length=length),
+                    {"classes": _card(out)["classes"]}, pre)  # fmt: skip
+    with pytest.raises(ValueError, match="settings dim change weights that .* holds"):
         rfml(["train", "tsddae", "finetune", "--data", str(files["train"]), "--out", str(out),
-              "--init", str(out), "--set", "depth=2"])  # fmt: skip
+              "--init", str(pre), "--set", "dim=16"])  # fmt: skip
 
 
 def test_errors_name_what_to_do(files):

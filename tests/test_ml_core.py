@@ -16,13 +16,14 @@ from gnuradio.rfml.ml.models import Stage
 L = 256
 
 
-def batch_fields(n, n_classes=3, seed=0):
+def batch_fields(n, n_classes=3, seed=0, length=L):
     """Synthetic arrays of every batch field: noisy tones (iq), the tones (clean)."""
     rng = np.random.default_rng(seed)
     label = rng.integers(0, n_classes, n)
-    t = np.arange(L)
+    t = np.arange(length)
     clean = np.exp(1j * (2 * np.pi * (label[:, None] + 1) / 16 * t + rng.uniform(0, 6, (n, 1))))
-    noise = (rng.standard_normal((n, L)) + 1j * rng.standard_normal((n, L))) / math.sqrt(2)
+    noise = rng.standard_normal((n, length)) + 1j * rng.standard_normal((n, length))
+    noise /= math.sqrt(2)
     to_iq = lambda z: np.stack([z.real, z.imag], 1).astype(np.float32)  # noqa: E731
     return {"iq": to_iq(clean + 0.3 * noise), "clean": to_iq(clean), "label": label,
             "snr_db": np.full(n, 10.0, np.float32)}  # fmt: skip
@@ -47,10 +48,12 @@ def test_every_stage_trains_through_the_one_loop(kind, stage, tmp_path):
     """Two epochs of each stage on a tiny model: finite losses, the best epoch picked on the
     validation split, and a checkpoint that loads strictly."""
     torch.manual_seed(0)
-    model = models.get(kind).build("tiny", n_classes=3, vector_length=L)
-    data, val = batch_fields(96, seed=1), batch_fields(32, seed=2)
-    out = train.train(model, models.get(kind).STAGES[stage], data, val=val, epochs=2,
-                      batch_size=32, device="cpu", progress=False)  # fmt: skip
+    spec = models.get(kind).STAGES[stage]
+    length = spec.vector_length or L  # a stage whose loss runs a fixed-length model
+    model = models.get(kind).build("tiny", n_classes=3, vector_length=length)
+    data, val = batch_fields(96, seed=1, length=length), batch_fields(32, seed=2, length=length)
+    out = train.train(model, spec, data, val=val, epochs=2, batch_size=32, device="cpu",
+                      progress=False)  # fmt: skip
     assert out["steps"] == 6 and out["epochs"] == 2 and out["processes"] == 1
     assert all(math.isfinite(h["train_loss"]) and math.isfinite(h["val_loss"])
                for h in out["history"])  # fmt: skip
@@ -231,3 +234,23 @@ def test_docs_list_every_registered_kind():
     start, end = "<!-- models-table:start -->\n", "<!-- models-table:end -->"
     table = text[text.index(start) + len(start) : text.index(end)]
     assert table == models_table(), "run `rfml train list --markdown` into docs/models.md"
+
+
+def test_reproduce_trains_only_the_steps_still_needed(tmp_path):
+    """A step is trained when its checkpoint is missing and a later step still needs it: a
+    step added to the end of a recipe trains from the checkpoints already in the work dir."""
+    from gnuradio.rfml.apps.reproduce import needed_steps
+    from gnuradio.rfml.ml.recipes import FewLabels, Recipe, Step
+
+    chain = [Step("pre", "denomae", "pretrain", 1.0, 1, 1e-3)]
+    for name, after in (("den", "pre"), ("ref", "den"), ("fin", "ref")):
+        chain.append(Step(name, "denomae", "denoise", 1.0, 1, 1e-3, init=after))
+    recipe = Recipe(train=("a",), steps=tuple(chain), tests=())
+    assert needed_steps(tmp_path, recipe, recipe.steps) == {"pre", "den", "ref", "fin"}
+    (tmp_path / "den.safetensors").touch()
+    assert needed_steps(tmp_path, recipe, recipe.steps) == {"ref", "fin"}
+    (tmp_path / "fin.safetensors").touch()
+    assert needed_steps(tmp_path, recipe, recipe.steps) == set()
+    few = Recipe(train=("a",), steps=tuple(chain), tests=(),
+                 few_labels=FewLabels(pool="p", test="t", init="pre"))  # fmt: skip
+    assert needed_steps(tmp_path, few, few.steps) == {"pre"}

@@ -6,8 +6,9 @@
     rfml train shipped                   # the same as `reproduce tsddae_small cam_small`
 
 For each recipe (``RECIPES`` of the model modules, :mod:`gnuradio.rfml.ml.recipes`), in order,
-each step skipped when its output is already in ``--work-dir`` (so an interrupted run
-resumes, mid-stage too; ``--fresh`` starts over):
+each step skipped when its output is already in ``--work-dir`` or every step after it is (so
+an interrupted run resumes, mid-stage too, and a step added to a recipe trains from the
+checkpoints already there; ``--fresh`` starts over):
 
 1. generates the data sets the recipe names, with their seeds (our generator, sim loopback);
 2. runs the training steps (the last one is the shipped checkpoint) and the comparison
@@ -101,16 +102,34 @@ def _step_args(args, recipe, step, paths, work):
     )  # fmt: skip
 
 
+def needed_steps(work, recipe, steps):
+    """Names of the steps to train: those whose checkpoint is not in the work dir and that
+    something still needs (a step no other step starts from, the few-label comparison's
+    start, or the start of another step to train). A step whose later steps are all in the
+    work dir is not retrained."""
+    names = {s.name for s in steps}
+    starts = {s.init for s in steps if s.init}
+    wanted = names - starts
+    if recipe.few_labels is not None and recipe.few_labels.init in names:
+        wanted.add(recipe.few_labels.init)
+    missing = {s.name for s in steps if not (work / f"{s.name}.safetensors").is_file()}
+    for step in reversed(steps):
+        if step.name in wanted and step.name in missing and step.init in names:
+            wanted.add(step.init)
+    return wanted & missing
+
+
 def run_steps(args, work, recipe, paths, steps):
-    """Train every step whose checkpoint is not in the work dir yet."""
+    """Train every needed step (:func:`needed_steps`) in order."""
     from ..ml import checkpoint
     from ..ml.train import clear_resume
     from .train import train_stage
 
+    needed = needed_steps(work, recipe, steps)
     for step in steps:
         out = work / f"{step.name}.safetensors"
-        if out.is_file():
-            _say(f"{out} exists: kept")
+        if step.name not in needed:
+            _say(f"{out} " + ("exists: kept" if out.is_file() else "not needed: later steps exist"))
             continue
         sargs = _step_args(args, recipe, step, paths, work)
         _say(f"training {step.kind} {step.stage} ({sargs.budget_min:.1f} min budget)")

@@ -139,19 +139,23 @@ def train_stage(args, kind, stage_name, *, signature_extra=None):
         raise ValueError(f"{kind} {stage_name} starts from fresh weights: drop --init")
     if not args.init and stage.init == "required":
         raise ValueError(f"{kind} {stage_name} needs --init (a checkpoint of an earlier stage)")
-    if args.init and overrides(args):
-        raise ValueError("--set changes the model, which --init takes from its checkpoint: "
-                         "use one of them")  # fmt: skip
     dist, _ = distributed(args.device)
     train_data, val, info = loading.load_split(
         args.data, needs=stage.needs, val_fraction=args.val_fraction, seed=args.seed,
         dist=dist, max_vectors=args.max_vectors,
     )  # fmt: skip
     classes = info["classes"]
+    if stage.vector_length and info["vector_length"] != stage.vector_length:
+        raise ValueError(f"{kind} {stage_name} trains on vectors of {stage.vector_length} "
+                         f"samples, the data have {info['vector_length']}: generate them "
+                         f"with --length {stage.vector_length}")  # fmt: skip
     torch.manual_seed(args.seed)
     init_card = None
     if args.init:
-        model, init_card = checkpoint.load(args.init, kind=kind)
+        model, init_card = checkpoint.load(args.init, kind=kind, grow=overrides(args))
+        if init_card.get("new_weights"):
+            print(f"{args.init}: --set adds {len(init_card['new_weights'])} weights, "
+                  "trained from fresh values")  # fmt: skip
         if init_card["classes"] != classes or init_card["vector_length"] != info["vector_length"]:
             raise ValueError(
                 f"{args.init} was made for classes {init_card['classes']} and L = "

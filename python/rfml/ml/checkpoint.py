@@ -211,18 +211,21 @@ def _shown(keys):
     return ", ".join(keys[:8]) + (f" (+{len(keys) - 8} more)" if len(keys) > 8 else "")
 
 
-def load_weights(model, path):
-    """Load ``path``'s weights into ``model`` strictly.
+def load_weights(model, path, new_ok=False):
+    """Load ``path``'s weights into ``model`` strictly; returns the model's weights the file
+    lacks (always empty unless ``new_ok``).
 
     Raises CheckpointError naming the file and the missing / unexpected keys (or the keys
     whose shapes differ) when the checkpoint was saved from another model or preset, and
-    when a weight holds NaN or Inf.
+    when a weight holds NaN or Inf. With ``new_ok`` the model may have weights the file
+    lacks (a setting added modules): they keep their fresh initialisation.
     """
     import torch
 
     state = read_weights(path)
     own = model.state_dict()
-    missing = sorted(set(own) - set(state))
+    new = sorted(set(own) - set(state))
+    missing = [] if new_ok else new
     unexpected = sorted(set(state) - set(own))
     mismatched = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
     if missing or unexpected or mismatched:
@@ -249,17 +252,21 @@ def load_weights(model, path):
             f"{path}: weights {_shown(bad)} hold NaN or Inf (a diverged training run?): "
             "retrain or use another checkpoint"
         )
-    model.load_state_dict(state, strict=True)
-    return model
+    model.load_state_dict(state, strict=not new_ok)
+    return new
 
 
-def load(path, *, kind=None, device="cpu"):
+def load(path, *, kind=None, device="cpu", grow=None):
     """Load a checkpoint: ``(model, card)``, the model in eval mode on ``device``.
 
     Args:
         path (str | Path): the ``.safetensors`` file (its ``.json`` card beside it).
         kind (str | None): when given, the checkpoint must be of this kind.
         device (str | torch.device): where the model goes.
+        grow (dict | None): settings that add modules to the checkpoint's model (`rfml
+            train --init M --set KEY=VALUE`): the model is built from the card's config
+            updated by them, every weight of the file must still fit, and the weights the
+            file lacks keep their fresh initialisation (``card["new_weights"]`` names them).
     """
     path = Path(path)
     if not path.is_file():
@@ -272,13 +279,24 @@ def load(path, *, kind=None, device="cpu"):
         raise CheckpointError(
             f"{path} is a {card['kind']!r} checkpoint, not {kind!r}: give a {kind} checkpoint"
         )
-    model = build_model(card["kind"], card["config"], where=str(card_path(path)))
+    config = {**card["config"], **(grow or {})}
+    model = build_model(card["kind"], config, where=str(card_path(path)))
     if model.config.get("vector_length") != card["vector_length"]:
         raise CheckpointError(
             f"{card_path(path)}: vector_length {card['vector_length']} differs from the "
             f"config's {model.config.get('vector_length')}: the card is inconsistent"
         )
-    load_weights(model, path)
+    try:
+        new = load_weights(model, path, new_ok=bool(grow))
+    except CheckpointError as e:
+        if not grow:
+            raise
+        raise CheckpointError(
+            f"settings {', '.join(sorted(grow))} change weights that {path} holds instead of "
+            f"only adding new ones: train without --init to change them ({e})"
+        ) from None
+    if grow:
+        card = {**card, "config": model.config, "new_weights": new}
     return model.to(device).eval(), card
 
 

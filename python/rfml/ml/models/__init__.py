@@ -54,6 +54,8 @@ class Stage:
         batch_size (int): default vectors per step.
         augment (bool): rotate every vector (and its clean twin) by a random carrier phase.
         help (str): one line for ``rfml train --help`` and the card.
+        vector_length (int | None): the only vector length the stage trains on, when its
+            loss runs a model of a fixed length (e.g. the shipped classifier).
     """
 
     loss: object
@@ -65,6 +67,7 @@ class Stage:
     batch_size: int = 128
     augment: bool = True
     help: str = ""
+    vector_length: int | None = None
 
     def __post_init__(self):
         unknown = set(self.needs) - set(FIELDS)

@@ -31,6 +31,12 @@ Training (``STAGES``, in order, each starting from the previous checkpoint):
     codes are pushed to be used evenly, so each index carries close to log2 K bits. (The
     reference's per-vector KL of the sampled Gumbel posterior is not used: its decoder
     draws codes at random, which a codec cannot do.)
+``task``
+    stage 3 plus a task loss: ``TASK_WEIGHT * KL(p(x) || p(x_hat))`` of the class
+    probabilities the shipped TS-DDAE classifier (frozen) gives the input and each level's
+    reconstruction. A codec judged by what a classifier still sees in its output spends its
+    bits on the features that tell the classes apart rather than on the noise, which the
+    mean squared error alone weighs as much as the signal.
 
 Inputs of the codec protocol are on the unit-mean-square scale (``signal.normalize_power``);
 the runner carries each vector's scale. The training losses normalise raw batches the same
@@ -57,6 +63,8 @@ LEVELS = 5
 # are on per-element means).
 COMMITMENT = 0.25
 KL_WEIGHT = 0.05
+# Weight of the task stage's KL between the classifier's outputs on input and reconstruction.
+TASK_WEIGHT = 1.0
 # Temperature of the soft assignment in the KL term, relative to the mean distance.
 KL_TEMPERATURE = 0.5
 # Rows of the distance matrix the KL term is estimated on (the batch mean needs no more).
@@ -251,9 +259,10 @@ class Hqarf(nn.Module):
             h = self.up[k](h)
         return self.to_iq(h)
 
-    def forward_loss(self, x, quantise, kl_weight=0.0):
+    def forward_loss(self, x, quantise, kl_weight=0.0, task=None):
         """The training loss on normalised IQ x (B, 2, L), over every level: the mean of the
-        levels' reconstruction MSE (+ commitment and KL when quantising)."""
+        levels' reconstruction MSE (+ commitment and KL when quantising, + ``task(x_hat)``,
+        a scalar loss of each level's reconstruction, when given)."""
         total = 0.0
         for level, z in enumerate(self.forward_encoder(x)):
             if quantise:
@@ -263,7 +272,10 @@ class Hqarf(nn.Module):
                     total = total + kl_weight * usage_kl(dist)
             else:
                 q = z
-            total = total + F.mse_loss(self.forward_decoder(q, level), x)
+            y = self.forward_decoder(q, level)
+            total = total + F.mse_loss(y, x)
+            if task is not None:
+                total = total + task(y)
         return total / LEVELS
 
     @torch.no_grad()
@@ -354,6 +366,35 @@ def generative_loss(model, batch, generator=None):
     return model.forward_loss(normalize_power(batch["iq"]), quantise=True, kl_weight=KL_WEIGHT)
 
 
+_task_classifier = {}
+
+
+def task_classifier(device):
+    """The shipped TS-DDAE classifier, frozen, in eval mode on ``device`` (loaded once)."""
+    from .. import checkpoint
+
+    key = str(device)
+    if key not in _task_classifier:
+        model, _ = checkpoint.load(checkpoint.shipped("tsddae"), kind="tsddae", device=device)
+        _task_classifier[key] = model.requires_grad_(False).eval()
+    return _task_classifier[key]
+
+
+def task_loss(model, batch, generator=None):
+    """Stage 4: stage 3 plus ``TASK_WEIGHT`` times the KL divergence between the shipped
+    classifier's class probabilities on the input and on each level's reconstruction."""
+    x = normalize_power(batch["iq"])
+    classifier = task_classifier(x.device)
+    with torch.no_grad():
+        target = F.log_softmax(classifier(x), dim=-1)
+
+    def kl(y):
+        out = F.log_softmax(classifier(y), dim=-1)
+        return TASK_WEIGHT * F.kl_div(out, target, log_target=True, reduction="batchmean")
+
+    return model.forward_loss(x, quantise=True, kl_weight=KL_WEIGHT, task=kl)
+
+
 STAGES = {
     "reconstruct": Stage(
         reconstruct_loss,
@@ -374,6 +415,14 @@ STAGES = {
         epochs=4,
         lr=5e-4,
         help="adds the KL of each codebook's usage to a uniform prior (even use of the bits)",
+    ),
+    "task": Stage(
+        task_loss,
+        init="required",
+        epochs=4,
+        lr=3e-4,
+        help="adds the KL between the shipped classifier's outputs on input and reconstruction",
+        vector_length=DEFAULT_VECTOR_LENGTH,  # the shipped classifier's
     ),
 }
 
@@ -411,6 +460,7 @@ RECIPES = {
                 ("reconstruct", None, 12.0, 2, 2e-3),
                 ("quantise", "reconstruct", 48.0, 2, 1e-3),
                 ("generative", "quantise", 14.0, 1, 5e-4),
+                ("task", "generative", 45.0, 4, 3e-4),
             )
         ),  # fmt: skip
         tests=(Test("nominal", "codec_test_nom"), Test("randomized", "codec_test_rand")),
