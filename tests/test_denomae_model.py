@@ -138,6 +138,12 @@ def test_refinement_head_starts_at_the_coarse_estimate_and_trains_alone(tmp_path
     checkpoint.save(bare, {"classes": list("ABCDEF")}, path)
     with pytest.raises(ValueError, match="no refinement head"):
         denomae.refine_loss(checkpoint.load(path)[0], batch)
+    # a card from before the head existed (no refine_* keys) still loads, without one
+    card = checkpoint.read_card(path)
+    for key in ("refine_channels", "refine_layers"):
+        del card["config"][key]
+    checkpoint.write_card(path, card)
+    assert checkpoint.load(path)[0].refiner is None
     grown, card = checkpoint.load(path, grow={"refine_channels": 8, "refine_layers": 2})
     assert card["config"]["refine_channels"] == 8
     assert card["new_weights"] and all(k.startswith("refiner.") for k in card["new_weights"])

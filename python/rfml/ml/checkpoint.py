@@ -59,7 +59,9 @@ def build_model(kind, config, where="config"):
             f"{where}: config keys {unknown} are not {kind} settings "
             f"(known: {', '.join(sorted(models.config_keys(kind)))})"
         )
-    build = models.get(kind).build
+    module = models.get(kind)
+    config = {**getattr(module, "ADDED_SETTINGS", {}), **config}
+    build = module.build
     try:
         with torch.device("meta"):
             n = count_parameters(build(**config))

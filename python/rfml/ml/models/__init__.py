@@ -22,6 +22,10 @@ and ``rfml train reproduce`` find it without any list to edit. A model module de
     ``{name: Recipe}``: the shipped checkpoints of this kind (:mod:`gnuradio.rfml.ml.recipes`).
 ``ALIASES`` (optional)
     older kind names that cards may carry.
+``ADDED_SETTINGS`` (optional)
+    ``{key: value}`` for settings added after checkpoints were made without them: a card
+    that lacks the key builds with this value (the network it was saved from), not the
+    preset's current one.
 """
 
 import importlib

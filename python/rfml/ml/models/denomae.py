@@ -84,6 +84,8 @@ PRESETS = {
                   head_hidden=512, bands=256, refine_channels=64, refine_layers=8),
 }  # fmt: skip
 PRESETS = {name: {**sizes, **COMMON} for name, sizes in PRESETS.items()}
+# Checkpoints made before the refinement head have none (models.ADDED_SETTINGS).
+ADDED_SETTINGS = dict(refine_channels=0, refine_layers=0)
 
 
 def render_images(x, size, windows, extent=IMAGE["extent"], threads=0):
