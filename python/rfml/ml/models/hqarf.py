@@ -32,7 +32,7 @@ Training (``STAGES``, in order, each starting from the previous checkpoint):
     reference's per-vector KL of the sampled Gumbel posterior is not used: its decoder
     draws codes at random, which a codec cannot do.)
 ``task``
-    stage 3 plus a task loss: ``TASK_WEIGHT * KL(p(x) || p(x_hat))`` of the class
+    stage 3 plus a task loss: ``task_weight * KL(p(x) || p(x_hat))`` of the class
     probabilities the shipped TS-DDAE classifier (frozen) gives the input and each level's
     reconstruction. A codec judged by what a classifier still sees in its output spends its
     bits on the features that tell the classes apart rather than on the noise, which the
@@ -63,8 +63,6 @@ LEVELS = 5
 # are on per-element means).
 COMMITMENT = 0.25
 KL_WEIGHT = 0.05
-# Weight of the task stage's KL between the classifier's outputs on input and reconstruction.
-TASK_WEIGHT = 1.0
 # Temperature of the soft assignment in the KL term, relative to the mean distance.
 KL_TEMPERATURE = 0.5
 # Rows of the distance matrix the KL term is estimated on (the batch mean needs no more).
@@ -75,15 +73,18 @@ PRESETS = {
     # widths: channels of encoder stage k (the decoder stage k mirrors it); code_dim: the
     # channels quantised per time step; codebook_size: K entries per level; blocks: residual
     # blocks per stage; kernel: their convolution length; decay and dead_fraction: the
-    # codebooks' moving average and revival threshold.
+    # codebooks' moving average and revival threshold; task_weight: the task stage's KL
+    # weight (a training setting, no weights depend on it).
     "tiny": dict(widths=(8, 8, 16, 16, 16), code_dim=8, codebook_size=32, blocks=0, kernel=3,
-                 decay=0.9, dead_fraction=0.03),
+                 decay=0.9, dead_fraction=0.03, task_weight=1.0),
     "small": dict(widths=(16, 32, 48, 64, 64), code_dim=32, codebook_size=256, blocks=1,
-                  kernel=3, decay=0.99, dead_fraction=0.03),
+                  kernel=3, decay=0.99, dead_fraction=0.03, task_weight=1.0),
     "paper": dict(widths=(16, 16, 32, 64, 128), code_dim=256, codebook_size=64, blocks=2,
-                  kernel=3, decay=0.99, dead_fraction=0.03),
+                  kernel=3, decay=0.99, dead_fraction=0.03, task_weight=1.0),
 }
 # fmt: on
+# Checkpoints made before the task stage have no task weight (models.ADDED_SETTINGS).
+ADDED_SETTINGS = dict(task_weight=1.0)
 
 
 class Codebook(nn.Module):
@@ -206,12 +207,15 @@ class Hqarf(nn.Module):
         kernel (int): convolution length in the residual blocks (odd).
         decay (float): codebook moving-average decay.
         dead_fraction (float): usage share under which a codebook entry is revived.
+        task_weight (float): weight of the ``task`` stage's classifier KL (a training
+            setting; the network does not depend on it).
         preset (str): the preset these sizes came from (recorded in ``config``).
         n_classes (int | None): accepted for the common builder signature; unused.
     """
 
     def __init__(self, vector_length, widths, code_dim, codebook_size, blocks, kernel,
-                 decay=0.99, dead_fraction=0.03, preset="custom", n_classes=None):  # fmt: skip
+                 decay=0.99, dead_fraction=0.03, task_weight=1.0, preset="custom",
+                 n_classes=None):  # fmt: skip
         super().__init__()
         widths = tuple(int(w) for w in widths)
         if len(widths) != LEVELS:
@@ -224,7 +228,8 @@ class Hqarf(nn.Module):
         self.config = dict(preset=preset, vector_length=int(vector_length), widths=list(widths),
                            code_dim=int(code_dim), codebook_size=int(codebook_size),
                            blocks=int(blocks), kernel=int(kernel), decay=float(decay),
-                           dead_fraction=float(dead_fraction))  # fmt: skip
+                           dead_fraction=float(dead_fraction),
+                           task_weight=float(task_weight))  # fmt: skip
         ins = (2, *widths[:-1])
         outs = (widths[0], *widths[:-1])  # decoder stage k ends with the width of stage k-1
         # Stage 0 runs at the full sample rate: no residual blocks there (as the reference).
@@ -381,8 +386,9 @@ def task_classifier(device):
 
 
 def task_loss(model, batch, generator=None):
-    """Stage 4: stage 3 plus ``TASK_WEIGHT`` times the KL divergence between the shipped
-    classifier's class probabilities on the input and on each level's reconstruction."""
+    """Stage 4: stage 3 plus ``task_weight`` (a model setting) times the KL divergence
+    between the shipped classifier's class probabilities on the input and on each level's
+    reconstruction."""
     x = normalize_power(batch["iq"])
     classifier = task_classifier(x.device)
     with torch.no_grad():
@@ -390,7 +396,8 @@ def task_loss(model, batch, generator=None):
 
     def kl(y):
         out = F.log_softmax(classifier(y), dim=-1)
-        return TASK_WEIGHT * F.kl_div(out, target, log_target=True, reduction="batchmean")
+        kl = F.kl_div(out, target, log_target=True, reduction="batchmean")
+        return model.config["task_weight"] * kl
 
     return model.forward_loss(x, quantise=True, kl_weight=KL_WEIGHT, task=kl)
 
@@ -438,6 +445,7 @@ ARCHITECTURE = (
 CODEC_DATA = {
     "codec_rand": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=902),
     "codec_nom": dict(per_class=2500, snr_db="-10:30", seed=901),
+    "codec_rand2": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=903),
     "codec_test_nom": dict(per_class=40, snr_db="-5,0,5,10,20", seed=7101),
     "codec_test_rand": dict(per_class=40, snr_db="-5,0,5,10,20", randomize=True, seed=7102),
 }
@@ -462,6 +470,20 @@ RECIPES = {
                 ("generative", "quantise", 14.0, 1, 5e-4),
                 ("task", "generative", 45.0, 4, 3e-4),
             )
+        )
+        + (
+            Step(
+                "hqarf_task2",
+                KIND,
+                "task",
+                budget_min=40.0,
+                epochs=6,
+                lr=3e-4,
+                init="hqarf_task",
+                batch_size=64,
+                config=("task_weight=4",),
+                data=("codec_rand", "codec_nom", "codec_rand2"),
+            ),
         ),  # fmt: skip
         tests=(Test("nominal", "codec_test_nom"), Test("randomized", "codec_test_rand")),
         val_fraction=0.02,
