@@ -103,8 +103,13 @@ def test_reproduce_runs_the_codec_recipe_and_records_its_measurement(tmp_path):
     card = checkpoint.read_card(tmp_path / "o" / "hqarf_small.safetensors")
     rate = card["metrics"]["codec_rate"]
     assert list(rate["levels"]) == ["L0", "L1", "L2", "L3", "L4"]
-    assert [s.name for s in card_steps(card)] == ["reconstruct", "quantise", "generative", "task",
-                                                 "task"]
+    assert [s.name for s in card_steps(card)] == [
+        "reconstruct",
+        "quantise",
+        "generative",
+        "task",
+        "task",
+    ]
     assert {p.name for p in (tmp_path / "d").iterdir()} == {"hqarf_rate_accuracy.png",
                                                            "hqarf_rate_snr.png"}  # fmt: skip
 
