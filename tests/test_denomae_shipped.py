@@ -50,6 +50,17 @@ def test_shipped_gain_matches_the_card(fresh):
     assert min(table["methods"]["model"]["mean_gain"][:3]) > 0
 
 
+def test_recipe_evaluation_reports_the_gain_and_the_heads_accuracy(fresh):
+    """What `rfml train reproduce denomae_small` writes into the card for each test set."""
+    from gnuradio.rfml.apps.denoise import evaluate
+    from gnuradio.rfml.ml import loading
+
+    model, card = checkpoint.load(checkpoint.shipped("denomae"))
+    report = evaluate(model, loading.load_data(fresh, clean=True), card)
+    assert report["snr"]["snr_db"] == list(map(float, SNRS))
+    assert 0.5 < report["accuracy"] <= 1 and set(report["per_snr"]) == {"-5", "0", "5", "10"}
+
+
 def test_rfml_denoise_keeps_every_field_but_iq(fresh, tmp_path):
     out, report = tmp_path / "den.h5", tmp_path / "r.json"
     argv = ["denoise", "--data", str(fresh), "--out", str(out), "--json", str(report), "--quiet"]

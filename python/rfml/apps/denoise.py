@@ -185,8 +185,8 @@ def evaluate(model, ds, card=None, device="cpu", batch_size=256):
     report = {"snr": measure(denoised, iq, clean, ds.label, ds.snr_db, list(ds.classes))}
     module = models.get(models.kind_of(model))
     if card and card.get("classes") and any(s.select == "accuracy" for s in module.STAGES.values()):
-        accuracy, _ = evaluation.evaluate(model, ds, card["classes"])
-        report.update(accuracy)
+        classifier = evaluation.runner(model, card["classes"], ds.vector_length)
+        report.update(evaluation.evaluate(classifier, ds))
     return report
 
 
