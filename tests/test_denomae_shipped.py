@@ -16,6 +16,9 @@ from gnuradio.rfml.ml.signal import iq_to_complex
 # The re-measured mean gain over the classes (dB) must be within this of the card's, per SNR:
 # 12 vectors per class and SNR give a standard error of the mean of about 0.3 dB.
 TOLERANCE_DB = 1.0
+# The margin over the oracle Wiener filter (a paired difference on the same vectors) may fall
+# this far below the 3 dB goal on a fresh seed; on seed 70707 it is 3.0-3.8 dB.
+MARGIN_TOLERANCE_DB = 0.3
 SNRS = (-5, 0, 5, 10)
 
 
@@ -46,8 +49,11 @@ def test_shipped_gain_matches_the_card(fresh):
             got = table["methods"][method]["mean_gain"][i]
             ref = want["methods"][method]["mean_gain"][j]
             assert abs(got - ref) < TOLERANCE_DB, f"{method} at {snr} dB: {got:.2f} vs {ref:.2f}"
-    # and the model improves the SNR at every SNR up to 5 dB
-    assert min(table["methods"]["model"]["mean_gain"][:3]) > 0
+    # the goal: ahead of the oracle Wiener filter from -5 dB, by 3 dB at 0 dB and above (the
+    # card: +1.3, +3.1, +3.8, +3.5 dB); the paired difference varies less than each gain
+    gains = (table["methods"][m]["mean_gain"] for m in ("model", "wiener"))
+    margin = [a - b for a, b in zip(*gains, strict=True)]
+    assert margin[0] > 0.5 and min(margin[1:]) > 3.0 - MARGIN_TOLERANCE_DB, margin
 
 
 def test_recipe_evaluation_reports_the_gain_and_the_heads_accuracy(fresh):
