@@ -109,6 +109,7 @@ def test_reproduce_runs_the_codec_recipe_and_records_its_measurement(tmp_path):
         "generative",
         "task",
         "task",
+        "task",
     ]
     assert {p.name for p in (tmp_path / "d").iterdir()} == {"hqarf_rate_accuracy.png",
                                                            "hqarf_rate_snr.png"}  # fmt: skip

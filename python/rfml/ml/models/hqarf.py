@@ -446,6 +446,7 @@ CODEC_DATA = {
     "codec_rand": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=902),
     "codec_nom": dict(per_class=2500, snr_db="-10:30", seed=901),
     "codec_rand2": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=903),
+    "codec_rand3": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=904),
     "codec_test_nom": dict(per_class=40, snr_db="-5,0,5,10,20", seed=7101),
     "codec_test_rand": dict(per_class=40, snr_db="-5,0,5,10,20", randomize=True, seed=7102),
 }
@@ -483,6 +484,18 @@ RECIPES = {
                 batch_size=64,
                 config=("task_weight=4",),
                 data=("codec_rand", "codec_nom", "codec_rand2"),
+            ),
+            Step(
+                "hqarf_task3",
+                KIND,
+                "task",
+                budget_min=40.0,
+                epochs=6,
+                lr=3e-4,
+                init="hqarf_task2",
+                batch_size=64,
+                config=("task_weight=10",),
+                data=("codec_rand", "codec_nom", "codec_rand2", "codec_rand3"),
             ),
         ),  # fmt: skip
         tests=(Test("nominal", "codec_test_nom"), Test("randomized", "codec_test_rand")),
