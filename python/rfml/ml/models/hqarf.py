@@ -451,12 +451,27 @@ CODEC_DATA = {
     "codec_test_rand": dict(per_class=40, snr_db="-5,0,5,10,20", randomize=True, seed=7102),
 }
 
+# The recipe's steps: name, stage, the step it starts from, budget (min), epochs, lr, settings
+# (`rfml train --set`), data (empty: the recipe's training sets).
+# fmt: off
+STEPS = (
+    ("reconstruct", "reconstruct", None, 12.0, 2, 2e-3, (), ()),
+    ("quantise", "quantise", "reconstruct", 48.0, 2, 1e-3, (), ()),
+    ("generative", "generative", "quantise", 14.0, 1, 5e-4, (), ()),
+    ("task", "task", "generative", 45.0, 4, 3e-4, (), ()),
+    ("task2", "task", "task", 40.0, 6, 3e-4, ("task_weight=4",),
+     ("codec_rand", "codec_nom", "codec_rand2")),
+    ("task3", "task", "task2", 40.0, 6, 3e-4, ("task_weight=10",),
+     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
+)
+# fmt: on
+
 RECIPES = {
     "hqarf_small": Recipe(
         train=("codec_rand", "codec_nom"),
         steps=tuple(
             Step(
-                f"hqarf_{stage}",
+                f"hqarf_{name}",
                 KIND,
                 stage,
                 budget_min=budget,
@@ -464,40 +479,11 @@ RECIPES = {
                 lr=lr,
                 init=f"hqarf_{after}" if after else None,
                 batch_size=64,
+                config=config,
+                data=data,
             )
-            for stage, after, budget, epochs, lr in (
-                ("reconstruct", None, 12.0, 2, 2e-3),
-                ("quantise", "reconstruct", 48.0, 2, 1e-3),
-                ("generative", "quantise", 14.0, 1, 5e-4),
-                ("task", "generative", 45.0, 4, 3e-4),
-            )
-        )
-        + (
-            Step(
-                "hqarf_task2",
-                KIND,
-                "task",
-                budget_min=40.0,
-                epochs=6,
-                lr=3e-4,
-                init="hqarf_task",
-                batch_size=64,
-                config=("task_weight=4",),
-                data=("codec_rand", "codec_nom", "codec_rand2"),
-            ),
-            Step(
-                "hqarf_task3",
-                KIND,
-                "task",
-                budget_min=40.0,
-                epochs=6,
-                lr=3e-4,
-                init="hqarf_task2",
-                batch_size=64,
-                config=("task_weight=10",),
-                data=("codec_rand", "codec_nom", "codec_rand2", "codec_rand3"),
-            ),
-        ),  # fmt: skip
+            for name, stage, after, budget, epochs, lr, config, data in STEPS
+        ),
         tests=(Test("nominal", "codec_test_nom"), Test("randomized", "codec_test_rand")),
         val_fraction=0.02,
         data_sets={**DATA_SETS, **CODEC_DATA},
