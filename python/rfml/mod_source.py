@@ -100,9 +100,7 @@ class mod_source(gr.hier_block2):
     (``dsp.ofdm_frame_power``).
 
     The first output sample carries a stream tag ``rfml_class`` (the class name as a
-    PMT symbol), the truth that blocks downstream score against; with ``tag_interval`` the
-    tag comes again every so many samples, so that a block that sees the stream only from
-    some point on (behind a ``blocks.selector`` switched while running) still learns it.
+    PMT symbol), the truth that blocks downstream score against.
 
     Args:
         modulation (str): a class of ``ml.contract.CLASSES`` (case-insensitive).
@@ -126,8 +124,6 @@ class mod_source(gr.hier_block2):
             (a few percent more): the payload is cut to the bytes they need, so no block
             upstream works past them (a flowgraph that needs n samples wastes none);
             None = endless.
-        tag_interval (int): repeat the ``rfml_class`` tag every this many samples (e.g.
-            the vector length); 0 = on the first sample only.
     """
 
     def __init__(
@@ -145,7 +141,6 @@ class mod_source(gr.hier_block2):
         ofdm_packet_len=None,
         seed=0,
         max_samples=None,
-        tag_interval=0,
     ):
         gr.hier_block2.__init__(
             self,
@@ -184,18 +179,7 @@ class mod_source(gr.hier_block2):
         if max_samples is not None:
             n_bytes = self._payload_bytes_for(int(max_samples), sps, chain)
             payload.append(blocks.head(gr.sizeof_char, n_bytes))
-        tail = [self.tagger]
-        self.tag_interval = params.integer(tag_interval, "tag_interval", 0)
-        if self.tag_interval:
-            # tags_strobe adds a zero stream tagged every tag_interval samples: the sum is the
-            # signal, with the tags of both inputs.
-            strobe = blocks.tags_strobe(gr.sizeof_gr_complex, pmt.intern(self.modulation),
-                                        self.tag_interval, pmt.intern(CLASS_TAG_KEY))  # fmt: skip
-            tail.append(blocks.add_cc())
-            tail[-1].set_log_level("warn")
-            tail[-1].set_min_output_buffer(OUTPUT_BUFFER_ITEMS)
-            self.connect(strobe, (tail[-1], 1))
-        self.connect(*payload, *chain, self.scale, *tail, self)
+        self.connect(*payload, *chain, self.scale, self.tagger, self)
 
     def _payload_bytes_for(self, n_samples, sps, chain):
         """Payload bytes that give at least n_samples output samples: 2% and 32 bytes

@@ -273,23 +273,6 @@ class qa_mod_source(gr_unittest.TestCase):
             ]
             self.assertEqual(tags, [(0, m)])
 
-    def test_023_class_tag_repeated_every_tag_interval(self):
-        """tag_interval repeats the truth, the samples unchanged; a selector switched while
-        running passes the tags of the new input from then on."""
-        tb = gr.top_block()
-        sink = blocks.vector_sink_c()
-        src = mod_source("DQPSK", seed=3, tag_interval=1024)
-        tb.connect(src, blocks.head(gr.sizeof_gr_complex, 5000), sink)
-        tb.run()
-        tags = [(t.offset, pmt.symbol_to_string(t.value)) for t in sink.tags()
-                if pmt.symbol_to_string(t.key) == "rfml_class"]  # fmt: skip
-        self.assertEqual(tags, [(k, "DQPSK") for k in (0, 1024, 2048, 3072, 4096)])
-        plain = capture(mod_source("DQPSK", seed=3), 5000)
-        np.testing.assert_array_equal(np.asarray(sink.data()), plain)
-        for bad in (-1, 2.5, "x"):
-            with self.assertRaisesRegex(ValueError, "tag_interval must be an integer"):
-                mod_source("GFSK", tag_interval=bad)
-
 
 if __name__ == "__main__":
     gr_unittest.run(qa_mod_source)
