@@ -17,12 +17,16 @@ FRESH_SEED = 424242
 PER_CLASS = 100
 
 
+def generate_fresh(tmp_path_factory, name, **config):
+    """A fresh data set of PER_CLASS vectors of 1024 samples per class and SNR: its path."""
+    path = tmp_path_factory.mktemp("shipped") / f"{name}.h5"
+    generate(GenerationConfig(per_class=PER_CLASS, length=1024, **config), path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def fresh_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("shipped") / "fresh.h5"
-    generate(GenerationConfig(per_class=PER_CLASS, snr_db="10", length=1024, seed=FRESH_SEED),
-             path)  # fmt: skip
-    return path
+    return generate_fresh(tmp_path_factory, "fresh", snr_db="10", seed=FRESH_SEED)
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +66,7 @@ def test_eval_without_model_uses_the_shipped_classifier(fresh_path, fresh_10db, 
 
 
 def fresh_set(tmp_path_factory, name, **config):
-    path = tmp_path_factory.mktemp("shipped") / f"{name}.h5"
-    generate(GenerationConfig(per_class=PER_CLASS, length=1024, **config), path)
-    return read_dataset(path, clean=False)
+    return read_dataset(generate_fresh(tmp_path_factory, name, **config), clean=False)
 
 
 @pytest.fixture(scope="module")

@@ -476,8 +476,8 @@ def refine_loss(model, batch, generator=None):
     """``snr_loss`` of the refinement head's output, the transformer frozen (its coarse
     estimate computed without gradients)."""
     if model.refiner is None:
-        raise ValueError("this DenoMAE has no refinement head: start from it with "
-                         "--set refine_channels=32 --set refine_layers=7")  # fmt: skip
+        grow = " ".join(f"--set {setting}" for setting in REFINER)
+        raise ValueError(f"this DenoMAE has no refinement head: start from it with {grow}")
     x, c = _scaled(batch)
     with torch.no_grad():
         estimate, states = model.coarse(x)
