@@ -118,7 +118,7 @@ spec.loader.exec_module(example)
 app = Qt.QApplication(["example"])
 tb = getattr(example, top)()
 tb.start()
-tb.set_modulation(modulation)  # the selector knows its inputs once started
+tb.set_modulation(modulation)  # switched while running: the class tags must follow
 tb.resize(1400, 1000)
 tb.show()
 classifier, cam = tb.rfml_tsddae_classifier_0, tb.rfml_cam_sink_0
@@ -149,6 +149,7 @@ if hasattr(tb, "rfml_hqarf_compressor_0"):  # the codec chain: link and denoiser
     figures["packets"] = tb.rfml_hqarf_compressor_0.packet_count()
     figures["accuracy"] = tb.epy_block_0.accuracy()
     figures["scored"] = len(tb.epy_block_0.hits)
+    figures["truth"] = tb.epy_block_0.truth
     figures["denoised"] = tb.rfml_denomae_denoiser_0.denoised_count()
     figures["classified"] = classifier.classified_count()
 print(json.dumps(figures))
@@ -202,5 +203,7 @@ def test_full_chain_example_runs(tmp_path):
 
     assert HEADER_BYTES < got["packet_bytes"] < 1024 * 4 / 40, got  # over 40:1 vs 16-bit I/Q
     # the link meter scored the decoded vectors against the class tags that came through the
-    # packets (its accuracy depends on the models: docs/denomae.md, docs/hqarf.md)
+    # packets, and its truth followed the switch from the first class to DQPSK (its accuracy
+    # depends on the models: docs/denomae.md, docs/hqarf.md)
+    assert got["truth"] == "DQPSK", got
     assert got["scored"] > 0 and 0 <= got["accuracy"] <= 100, got

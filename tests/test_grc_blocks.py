@@ -53,6 +53,8 @@ def flowgraph(block_id, generate="no_gui", **overrides):
     connections = []
     for direction, other in (("inputs", "blocks_null_source"), ("outputs", "blocks_null_sink")):
         ports = [p for p in spec.get(direction, []) if p.get("domain") == "stream"]
+        # a port with a multiplicity is that many ports (e.g. one input per class)
+        ports = [p for p in ports for _ in range(int(default_of(spec, p.get("multiplicity", 1))))]
         for k, port in enumerate(ports):
             if port.get("optional") or str(default_of(spec, port.get("hide", False))) == "True":
                 continue

@@ -24,8 +24,8 @@ import numpy as np
 import pmt
 from gnuradio import blocks, gr
 
+from ..class_switch import class_switch
 from ..ml.contract import CLASSES, DEFAULT_VECTOR_LENGTH
-from .class_switch import class_switch
 
 # The sim loopback's impairments in the demo: a small carrier offset, phase noise, IQ
 # imbalance and DC offset, no timing drift (which would move vectors off the class cycle).

@@ -29,6 +29,7 @@ import numpy as np
 import pmt
 from gnuradio import blocks, gr
 
+from ..class_switch import class_switch
 from ..ml.contract import (
     CLASS_TAG_KEY,
     CLASSES,
@@ -36,7 +37,6 @@ from ..ml.contract import (
     DEFAULT_VECTOR_LENGTH,
     SNR_TAG_KEY,
 )
-from .class_switch import class_switch
 
 # The sim loopback's impairments in the display (as in the classification demo): a small
 # carrier offset, phase noise, IQ imbalance and DC offset; no timing drift, so that the
