@@ -8,6 +8,7 @@ import pickle
 import h5py
 import numpy as np
 import pytest
+import torch
 from gnuradio.rfml.apps.__main__ import main as rfml
 from gnuradio.rfml.ml import checkpoint, datasets, models
 
@@ -78,6 +79,14 @@ def test_pretrain_finetune_eval(files):
     base = d / "base.safetensors"
     assert rfml(["train", "cnn_baseline", "fit", "--data", str(files["train"]), "--out", str(base),
                  "--epochs", "5", *common]) == 0  # fmt: skip
+    # a plain classifier's training continues from a checkpoint (--init), with a new budget
+    more = d / "base_more.safetensors"
+    assert rfml(["train", "cnn_baseline", "fit", "--data", str(files["train"]), "--init",
+                 str(base), "--out", str(more), "--epochs", "1", *common]) == 0  # fmt: skip
+    start = checkpoint.load(base, kind="cnn_baseline")[0].state_dict()
+    assert any(not torch.equal(start[k], v) for k, v in
+               checkpoint.load(more, kind="cnn_baseline")[0].state_dict().items())  # fmt: skip
+    assert f"--init {base}" in _card(more)["command"]
 
     out_json, plots = d / "eval.json", d / "plots"
     assert rfml(["eval", "--model", str(fine), "--data", str(files["test"]), "--json",

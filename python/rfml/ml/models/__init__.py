@@ -179,12 +179,14 @@ def cross_entropy_loss(model, batch, generator=None):
 
 
 def fit_stage(epochs=6, lr=2e-3):
-    """The one stage of a plain classifier: supervised training from fresh weights."""
+    """The one stage of a plain classifier: supervised training, from fresh weights or
+    continuing a checkpoint (``--init``)."""
     return Stage(
         cross_entropy_loss,
         needs=("iq", "label"),
+        init="optional",
         select="accuracy",
         epochs=epochs,
         lr=lr,
-        help="supervised training from fresh weights",
+        help="supervised training (from fresh weights, or --init M to continue M)",
     )
