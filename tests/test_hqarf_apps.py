@@ -111,6 +111,8 @@ def test_reproduce_runs_the_codec_recipe_and_records_its_measurement(tmp_path):
         "task",
         "task",
     ]
+    assert card["training"]["depends_on"]["classifier"]["file"] == "tsddae_small.safetensors"
+    assert len(card["training"]["depends_on"]["classifier"]["sha256"]) == 64
     assert {p.name for p in (tmp_path / "d").iterdir()} == {"hqarf_rate_accuracy.png",
                                                            "hqarf_rate_snr.png"}  # fmt: skip
 

@@ -254,3 +254,26 @@ def test_reproduce_trains_only_the_steps_still_needed(tmp_path):
     few = Recipe(train=("a",), steps=tuple(chain), tests=(),
                  few_labels=FewLabels(pool="p", test="t", init="pre"))  # fmt: skip
     assert needed_steps(tmp_path, few, few.steps) == {"pre"}
+
+
+def test_recipe_scores_only_the_last_compare_step_of_a_chain_with_its_own_seed():
+    """A comparison model trained further (a compare step continuing another) is scored as
+    that last step alone, and a step's own seed replaces the recipe's in its command."""
+    import argparse
+    from pathlib import Path
+
+    from gnuradio.rfml.apps.reproduce import _step_args
+    from gnuradio.rfml.ml.recipes import Recipe, Step
+
+    first = Step("cnn", "cnn_baseline", "fit", 1.0, 1, 1e-3)
+    more = Step("cnn_more", "cnn_baseline", "fit", 1.0, 1, 1e-3, init="cnn", data=("b",), seed=7)
+    other = Step("cam", "cam", "fit", 1.0, 1, 1e-3)
+    recipe = Recipe(train=("a",), steps=(other,), compare=(first, more, other), tests=(), seed=3)
+    assert recipe.compared() == (more, other)
+    assert recipe.data_needed() == ["a", "b"]
+    args = argparse.Namespace(preset="tiny", device="cpu", budget_scale=1.0, threads=1,
+                              no_amp=True, quiet=True)  # fmt: skip
+    paths = {"a": "a.h5", "b": "b.h5"}
+    assert _step_args(args, recipe, more, paths, Path("w")).seed == 7
+    assert _step_args(args, recipe, more, paths, Path("w")).data == ["b.h5"]
+    assert _step_args(args, recipe, first, paths, Path("w")).seed == 3

@@ -36,10 +36,16 @@ def test_shipped_pipeline_at_toy_scale(tmp_path, capsys):
     few = m["few_labels"]["results"]
     assert set(few) == {"25", "100"}
     assert {"pretrained", "scratch", "linear_probe"} <= set(few["25"])
-    assert set(card["training_seconds"]) == {"tsddae_pre", "tsddae_small", "cnn_baseline_small"}
+    assert set(card["training_seconds"]) == {
+        "tsddae_pre",
+        "tsddae_small",
+        "tsddae_cont",
+        "cnn_baseline_small",
+        "cnn_baseline_cont",
+    }
     for name in ("tsddae_small_accuracy_vs_snr.png", "tsddae_small_confusion_-5dB.png",
                  "tsddae_small_suites.png"):  # fmt: skip
         assert (docs / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     capsys.readouterr()
     assert rfml(argv) == 0  # resumes: every model is kept
-    assert capsys.readouterr().out.count("exists: kept") == 4
+    assert capsys.readouterr().out.count("exists: kept") == 7

@@ -97,7 +97,8 @@ def _step_args(args, recipe, step, paths, work):
         epochs=step.epochs, batch_size=step.batch_size,
         lr=step.lr, weight_decay=0.01, budget_min=step.budget_min * args.budget_scale,
         val_fraction=recipe.val_fraction, max_vectors=None, labels=None, record_into=None,
-        seed=recipe.seed, threads=args.threads, no_amp=args.no_amp, fresh=False,
+        seed=recipe.seed if step.seed is None else step.seed, threads=args.threads,
+        no_amp=args.no_amp, fresh=False,
         quiet=args.quiet,
     )  # fmt: skip
 
@@ -266,7 +267,7 @@ def write_outputs(args, work, name, recipe, reports, few, names, extra=None):
         metrics[test] = evaluation.summary(r)
         if "snr" in r:  # a denoiser's SNR table
             metrics[test]["snr"] = r["snr"]
-        for other in recipe.compare:
+        for other in recipe.compared():
             if test in reports.get(other.name, {}):
                 metrics[test][other.kind] = evaluation.summary(reports[other.name][test])
     if few is not None:
@@ -278,7 +279,7 @@ def write_outputs(args, work, name, recipe, reports, few, names, extra=None):
     _say(f"wrote {dst} and {checkpoint.card_path(dst)}")
     if last.name not in reports or "nominal" not in reports[last.name]:
         return
-    curves = {s.kind: reports[s.name]["nominal"] for s in (last, *recipe.compare)
+    curves = {s.kind: reports[s.name]["nominal"] for s in (last, *recipe.compared())
               if "nominal" in reports.get(s.name, {})}  # fmt: skip
     written = [plots.accuracy_vs_snr({k: r["per_snr"] for k, r in curves.items()},
                                      docs / f"{name}_accuracy_vs_snr.png",
@@ -329,7 +330,7 @@ def run(args):
         write_outputs(args, work, name, recipe, reports, None, names, extra)
         if recipe.compare or recipe.few_labels:
             run_steps(args, work, recipe, paths, recipe.compare)
-            reports.update(evaluate_steps(work, recipe, paths, recipe.compare))
+            reports.update(evaluate_steps(work, recipe, paths, recipe.compared()))
             few = few_labels(args, work, recipe, paths, kind) if recipe.few_labels else None
             write_outputs(args, work, name, recipe, reports, few, names)
     _say(f"done in {time.perf_counter() - t0:.0f} s")

@@ -173,10 +173,12 @@ def train_stage(args, kind, stage_name, *, signature_extra=None):
         "budget_s": args.budget_min * 60 if args.budget_min else None,
         "seed": args.seed,
     }
+    depends = stage.depends() if stage.depends else None
     signature = {"kind": kind, "stage": stage_name, "config": model.config, "init": args.init,
                  "data": [str(d) for d in args.data], "settings": settings,
                  "val_fraction": args.val_fraction, "max_vectors": args.max_vectors,
-                 "processes": dist.world, **(signature_extra or {})}  # fmt: skip
+                 "processes": dist.world, **({"depends": depends} if depends else {}),
+                 **(signature_extra or {})}  # fmt: skip
     resume = None
     if args.out:
         from ..ml.train import clear_resume, resume_path
@@ -198,6 +200,8 @@ def train_stage(args, kind, stage_name, *, signature_extra=None):
         "threads": args.threads,
         "parameters": int(checkpoint.count_parameters(model)),
     }
+    if depends:
+        training["depends_on"] = depends
     if init_card is not None:
         training["pretraining"] = init_card.get("training")
         training["pretraining_command"] = init_card.get("command")

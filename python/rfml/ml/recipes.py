@@ -35,13 +35,22 @@ DATA_SETS = {
     "train_nom": dict(per_class=4000, snr_db="-10:10", seed=102),
     "train_wide": dict(per_class=6000, snr_db="-10:20", randomize=True, seed=111, ranges="wide"),
     "train_wide2": dict(per_class=6000, snr_db="-10:20", randomize=True, seed=112, ranges="wide"),
+    # More of the same for continued training, and GFSK/GMSK alone (the classes that stay
+    # confused), from both range sets.
+    "train_nom2": dict(per_class=4000, snr_db="-10:10", seed=104),
+    "train_rand_gap2": dict(per_class=4000, snr_db="-10:20", randomize=True, seed=105, ranges="v2"),
+    "train_wide3": dict(per_class=6000, snr_db="-10:20", randomize=True, seed=113, ranges="wide"),
+    "train_fsk": dict(per_class=8000, snr_db="-10:20", randomize=True, seed=106, ranges="v2",
+                      classes=("GFSK", "GMSK")),
+    "train_fsk_wide": dict(per_class=8000, snr_db="-10:20", randomize=True, seed=114,
+                           ranges="wide", classes=("GFSK", "GMSK")),
     "few_pool": dict(per_class=100, snr_db="-10:20:5", randomize=True, seed=301),
     "test_nom": dict(per_class=100, snr_db="-10:20:1", seed=201),
     "test_sps4": dict(per_class=150, snr_db="-10,-5,0,5,10,20", samples_per_symbol=4, seed=202),
     "test_sps16": dict(per_class=150, snr_db="-10,-5,0,5,10,20", samples_per_symbol=16, seed=203),
     "test_rand": dict(
         per_class=150, snr_db="-10,-5,0,5,10,20", randomize=True, seed=210, ranges="v2"
-    ),  # fmt: skip
+    ),
     # Evaluation suites (SUITES): transmitters as varied as other people's ("wide" ranges
     # of the generator); every class at least 10x oversampled (a narrow signal in a wideband
     # capture); every class filling most of the band (2-3 samples per symbol, OFDM as made);
@@ -53,8 +62,14 @@ DATA_SETS = {
     "test_offsets": _suite(208, freq_offset=(-0.06, 0.06)),
     "test_boundary": _suite(
         209, classes=("GFSK", "GMSK"), mod_index=(0.3, 0.7), mod_index_gap=None, bt=(0.1, 0.3)
-    ),  # fmt: skip
-}
+    ),
+}  # fmt: skip
+
+# The labelled training data of the shipped classifiers, and the larger mix they continue on.
+CLASSIFIER_DATA = ("train_rand_gap", "train_nom", "train_wide", "train_wide2")
+CLASSIFIER_MORE_DATA = CLASSIFIER_DATA + (
+    "train_nom2", "train_rand_gap2", "train_wide3", "train_fsk", "train_fsk_wide"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,7 +79,8 @@ class Step:
     ``init`` names an earlier step whose checkpoint the stage starts from; ``data`` names
     the data sets it trains on when they differ from the recipe's ``train`` (e.g. a
     fine-tuning step on few labels); ``config`` changes settings of the preset ("KEY=VALUE",
-    `rfml train --set`; e.g. an ablation)."""
+    `rfml train --set`; e.g. an ablation); ``seed`` replaces the recipe's (a continued run
+    draws other batches and validation vectors than the run it starts from)."""
 
     name: str
     kind: str
@@ -76,6 +92,7 @@ class Step:
     batch_size: int = 128
     data: tuple = ()
     config: tuple = ()
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +124,8 @@ class Recipe:
 
     ``steps`` run in order; the last one's checkpoint is shipped. ``compare`` are trained on
     the same data and scored on the same tests, and their figures go in the card beside the
-    shipped model's.
+    shipped model's; a compare step that another one continues (``init``) is only a stage on
+    the way and is not scored.
     """
 
     train: tuple
@@ -128,6 +146,11 @@ class Recipe:
         if self.few_labels:
             names += [self.few_labels.pool, self.few_labels.test]
         return list(dict.fromkeys(names))
+
+    def compared(self):
+        """The compare steps that are scored: those no other compare step starts from."""
+        starts = {s.init for s in self.compare}
+        return tuple(s for s in self.compare if s.name not in starts)
 
     def as_card(self):
         """The recipe as plain JSON for the card (only the data sets it uses)."""

@@ -60,6 +60,9 @@ class Stage:
         help (str): one line for ``rfml train --help`` and the card.
         vector_length (int | None): the only vector length the stage trains on, when its
             loss runs a model of a fixed length (e.g. the shipped classifier).
+        depends (callable | None): ``depends() -> dict`` naming the other models the loss
+            uses (e.g. the shipped classifier and its SHA-256): recorded in the card and in
+            the resume signature, so a run never resumes against another one.
     """
 
     loss: object
@@ -72,6 +75,7 @@ class Stage:
     augment: bool = True
     help: str = ""
     vector_length: int | None = None
+    depends: object = None
 
     def __post_init__(self):
         unknown = set(self.needs) - set(FIELDS)

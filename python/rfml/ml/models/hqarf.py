@@ -385,6 +385,18 @@ def task_classifier(device):
     return _task_classifier[key]
 
 
+def task_depends():
+    """The classifier the task stage tunes through (file name and SHA-256, for the card): a
+    codec tuned through one classifier keeps less of another's accuracy."""
+    import hashlib
+
+    from .. import checkpoint
+
+    path = checkpoint.shipped("tsddae")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"classifier": {"file": path.name, "sha256": digest}}
+
+
 def task_loss(model, batch, generator=None):
     """Stage 4: stage 3 plus ``task_weight`` (a model setting) times the KL divergence
     between the shipped classifier's class probabilities on the input and on each level's
@@ -430,6 +442,7 @@ STAGES = {
         lr=3e-4,
         help="adds the KL between the shipped classifier's outputs on input and reconstruction",
         vector_length=DEFAULT_VECTOR_LENGTH,  # the shipped classifier's
+        depends=task_depends,
     ),
 }
 
