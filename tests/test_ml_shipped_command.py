@@ -24,8 +24,8 @@ def test_shipped_pipeline_at_toy_scale(tmp_path, capsys):
         assert "--preset tiny" in card["command"]
         assert set(card["metrics"]["nominal"]["per_snr"]) == {str(s) for s in range(-10, 21)}
         assert card["recipe"]["name"] == f"{kind}_small"
-        assert card["recipe"]["data_sets"]["train_rand"]["randomize"] is True
-        assert card["range_sets"]["v1"]["samples_per_symbol"] == [4.0, 16.0]
+        assert card["recipe"]["data_sets"]["train_rand_gap"]["randomize"] is True
+        assert card["range_sets"]["v2"]["samples_per_symbol"] == [4.0, 16.0]
         assert card["range_sets"]["wide"]["samples_per_symbol"] == [2.0, 32.0, "log"]
         assert card["recipe"]["data_sets"]["train_wide"]["ranges"] == "wide"
     card = json.loads((out / "tsddae_small.json").read_text())
