@@ -75,3 +75,38 @@ def test_each_stage_lowers_its_loss_on_a_tiny_run():
         assert result["loss_last"] < result["loss_first"], (name, result)
         before = result["loss_last"]
     assert before < 1.0  # below the loss of decoding zeros (unit power)
+
+
+def test_a_grown_codebook_encodes_as_before_until_training_revives_its_new_entries(tmp_path):
+    from gnuradio.rfml.ml import checkpoint
+
+    set_threads(1)
+    torch.manual_seed(0)
+    small = hqarf.build("tiny", vector_length=256).seed_codebooks(signals(8))
+    path = tmp_path / "k32.safetensors"
+    checkpoint.save(small, {"classes": ["a"], "vector_length": 256}, path)
+    sizes = [32, 32, 32, 128, 128]  # one K per level
+    grown, card = checkpoint.load(path, kind="hqarf", grow={"codebook_size": sizes})
+    assert [grown.codebook_size(k) for k in range(5)] == sizes == card["config"]["codebook_size"]
+    x = signals(4, seed=3)
+    for level in range(5):
+        assert torch.equal(grown.encode(x, level), small.encode(x, level))
+    train(grown, hqarf.STAGES["quantise"], {"iq": signals(32, seed=4).numpy()}, epochs=2,
+          batch_size=8, lr=1e-3, device="cpu", progress=False)  # fmt: skip
+    # the added entries were revived from the data and are picked now
+    assert int(grown.encode(signals(16, seed=5), 3).max()) >= 32
+    assert hqarf.build(**grown.config).codebooks[3].embed.shape == (128, 8)
+    with pytest.raises(checkpoint.CheckpointError, match="can only grow"):
+        checkpoint.load(path, kind="hqarf", grow={"codebook_size": 16})
+    with pytest.raises(ValueError, match="one per level|a list of 5"):
+        hqarf.build("tiny", codebook_size=[32, 64])
+
+
+def test_the_task_stage_names_every_classifier_it_tunes_through():
+    config = hqarf.build("tiny", task_classifiers="tsddae, cam").config
+    assert config["task_classifiers"] == "tsddae,cam"
+    depends = hqarf.task_depends(config)["classifiers"]
+    assert list(depends) == ["tsddae", "cam"]
+    assert all(len(d["sha256"]) == 64 for d in depends.values())
+    with pytest.raises(ValueError, match="name shipped classifiers"):
+        hqarf.build("tiny", task_classifiers="tsddae,")

@@ -173,7 +173,7 @@ def train_stage(args, kind, stage_name, *, signature_extra=None):
         "budget_s": args.budget_min * 60 if args.budget_min else None,
         "seed": args.seed,
     }
-    depends = stage.depends() if stage.depends else None
+    depends = stage.depends(model.config) if stage.depends else None
     signature = {"kind": kind, "stage": stage_name, "config": model.config, "init": args.init,
                  "data": [str(d) for d in args.data], "settings": settings,
                  "val_fraction": args.val_fraction, "max_vectors": args.max_vectors,

@@ -213,9 +213,10 @@ def _shown(keys):
     return ", ".join(keys[:8]) + (f" (+{len(keys) - 8} more)" if len(keys) > 8 else "")
 
 
-def load_weights(model, path, new_ok=False):
+def load_weights(model, path, new_ok=False, adapt=None):
     """Load ``path``'s weights into ``model`` strictly; returns the model's weights the file
-    lacks (always empty unless ``new_ok``).
+    lacks (always empty unless ``new_ok``). ``adapt(model, state) -> state``, when given,
+    first carries the file's weights over to a grown model (a kind's ``grow_weights``).
 
     Raises CheckpointError naming the file and the missing / unexpected keys (or the keys
     whose shapes differ) when the checkpoint was saved from another model or preset, and
@@ -225,6 +226,8 @@ def load_weights(model, path, new_ok=False):
     import torch
 
     state = read_weights(path)
+    if adapt is not None:
+        state = adapt(model, state)
     own = model.state_dict()
     new = sorted(set(own) - set(state))
     missing = [] if new_ok else new
@@ -289,7 +292,8 @@ def load(path, *, kind=None, device="cpu", grow=None):
             f"config's {model.config.get('vector_length')}: the card is inconsistent"
         )
     try:
-        new = load_weights(model, path, new_ok=bool(grow))
+        adapt = getattr(models.get(card["kind"]), "grow_weights", None) if grow else None
+        new = load_weights(model, path, new_ok=bool(grow), adapt=adapt)
     except CheckpointError as e:
         if not grow:
             raise

@@ -26,6 +26,9 @@ and ``rfml train reproduce`` find it without any list to edit. A model module de
     ``{key: value}`` for settings added after checkpoints were made without them: a card
     that lacks the key builds with this value (the network it was saved from), not the
     preset's current one.
+``grow_weights(model, state) -> state`` (optional)
+    carries a checkpoint's weights over to a model that ``rfml train --init M --set ...``
+    made larger (e.g. more codebook entries), so training continues from them.
 """
 
 import importlib
@@ -60,9 +63,10 @@ class Stage:
         help (str): one line for ``rfml train --help`` and the card.
         vector_length (int | None): the only vector length the stage trains on, when its
             loss runs a model of a fixed length (e.g. the shipped classifier).
-        depends (callable | None): ``depends() -> dict`` naming the other models the loss
-            uses (e.g. the shipped classifier and its SHA-256): recorded in the card and in
-            the resume signature, so a run never resumes against another one.
+        depends (callable | None): ``depends(config) -> dict`` naming the other models the
+            loss of a model with this ``config`` uses (e.g. shipped classifiers and their
+            SHA-256): recorded in the card and in the resume signature, so a run never
+            resumes against another one.
     """
 
     loss: object

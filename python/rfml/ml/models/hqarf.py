@@ -33,10 +33,12 @@ Training (``STAGES``, in order, each starting from the previous checkpoint):
     draws codes at random, which a codec cannot do.)
 ``task``
     stage 3 plus a task loss: ``task_weight * KL(p(x) || p(x_hat))`` of the class
-    probabilities the shipped TS-DDAE classifier (frozen) gives the input and each level's
-    reconstruction. A codec judged by what a classifier still sees in its output spends its
-    bits on the features that tell the classes apart rather than on the noise, which the
-    mean squared error alone weighs as much as the signal.
+    probabilities a shipped classifier (frozen) gives the input and each level's
+    reconstruction, averaged over the classifiers ``task_classifiers`` names (the shipped
+    TS-DDAE by default). A codec judged by what a classifier still sees in its output spends
+    its bits on the features that tell the classes apart rather than on the noise, which the
+    mean squared error alone weighs as much as the signal; judged by several classifiers, it
+    keeps what they all use rather than one network's quirks.
 
 Inputs of the codec protocol are on the unit-mean-square scale (``signal.normalize_power``);
 the runner carries each vector's scale. The training losses normalise raw batches the same
@@ -67,24 +69,30 @@ KL_WEIGHT = 0.05
 KL_TEMPERATURE = 0.5
 # Rows of the distance matrix the KL term is estimated on (the batch mean needs no more).
 KL_ROWS = 4096
+# Rows per block of the nearest-entry search when encoding.
+CODE_ROWS = 256
 
 # fmt: off
 PRESETS = {
     # widths: channels of encoder stage k (the decoder stage k mirrors it); code_dim: the
-    # channels quantised per time step; codebook_size: K entries per level; blocks: residual
+    # channels quantised per time step; codebook_size: K entries of every level's codebook
+    # (or a list, one K per level); blocks: residual
     # blocks per stage; kernel: their convolution length; decay and dead_fraction: the
-    # codebooks' moving average and revival threshold; task_weight: the task stage's KL
-    # weight (a training setting, no weights depend on it).
+    # codebooks' moving average and revival threshold; task_weight and task_classifiers:
+    # the task stage's KL weight and the shipped classifiers it averages over, comma
+    # separated (training settings, no weights depend on them).
     "tiny": dict(widths=(8, 8, 16, 16, 16), code_dim=8, codebook_size=32, blocks=0, kernel=3,
-                 decay=0.9, dead_fraction=0.03, task_weight=1.0),
+                 decay=0.9, dead_fraction=0.03, task_weight=1.0, task_classifiers="tsddae"),
     "small": dict(widths=(16, 32, 48, 64, 64), code_dim=32, codebook_size=256, blocks=1,
-                  kernel=3, decay=0.99, dead_fraction=0.03, task_weight=1.0),
+                  kernel=3, decay=0.99, dead_fraction=0.03, task_weight=1.0,
+                  task_classifiers="tsddae"),
     "paper": dict(widths=(16, 16, 32, 64, 128), code_dim=256, codebook_size=64, blocks=2,
-                  kernel=3, decay=0.99, dead_fraction=0.03, task_weight=1.0),
+                  kernel=3, decay=0.99, dead_fraction=0.03, task_weight=1.0,
+                  task_classifiers="tsddae"),
 }
 # fmt: on
-# Checkpoints made before the task stage have no task weight (models.ADDED_SETTINGS).
-ADDED_SETTINGS = dict(task_weight=1.0)
+# Checkpoints made before the task stage have no task settings (models.ADDED_SETTINGS).
+ADDED_SETTINGS = dict(task_weight=1.0, task_classifiers="tsddae")
 
 
 class Codebook(nn.Module):
@@ -113,8 +121,11 @@ class Codebook(nn.Module):
         return torch.addmm(e2, z, self.embed.t(), alpha=-2).add_(z.pow(2).sum(1, keepdim=True))
 
     def codes(self, z):
-        """Nearest entries: z (N, D) -> (N,) int64."""
-        return self.distances(z).argmin(dim=1)
+        """Nearest entries: z (N, D) -> (N,) int64 (in blocks of CODE_ROWS rows, whose
+        distances stay in the cache: at L0 the search is most of the encoder's time)."""
+        if len(z) <= CODE_ROWS or torch.compiler.is_exporting():
+            return self.distances(z).argmin(dim=1)
+        return torch.cat([self.distances(rows).argmin(dim=1) for rows in z.split(CODE_ROWS)])
 
     def lookup(self, codes):
         """Entries of codes (...) int64 -> (..., D)."""
@@ -202,20 +213,23 @@ class Hqarf(nn.Module):
         vector_length (int): L, samples per vector (a multiple of 2**5).
         widths (tuple[int]): channels of encoder/decoder stage k, k = 0..4.
         code_dim (int): D, channels per quantised time step.
-        codebook_size (int): K, entries of each level's codebook.
+        codebook_size (int | list[int]): K, entries of each level's codebook (one number
+            for every level, or one per level).
         blocks (int): residual blocks per stage.
         kernel (int): convolution length in the residual blocks (odd).
         decay (float): codebook moving-average decay.
         dead_fraction (float): usage share under which a codebook entry is revived.
         task_weight (float): weight of the ``task`` stage's classifier KL (a training
             setting; the network does not depend on it).
+        task_classifiers (str): the shipped classifiers (kinds, comma separated) whose KL
+            the ``task`` stage averages (a training setting, like ``task_weight``).
         preset (str): the preset these sizes came from (recorded in ``config``).
         n_classes (int | None): accepted for the common builder signature; unused.
     """
 
     def __init__(self, vector_length, widths, code_dim, codebook_size, blocks, kernel,
-                 decay=0.99, dead_fraction=0.03, task_weight=1.0, preset="custom",
-                 n_classes=None):  # fmt: skip
+                 decay=0.99, dead_fraction=0.03, task_weight=1.0, task_classifiers="tsddae",
+                 preset="custom", n_classes=None):  # fmt: skip
         super().__init__()
         widths = tuple(int(w) for w in widths)
         if len(widths) != LEVELS:
@@ -226,10 +240,11 @@ class Hqarf(nn.Module):
                 "levels halve it five times; use e.g. 1024"
             )
         self.config = dict(preset=preset, vector_length=int(vector_length), widths=list(widths),
-                           code_dim=int(code_dim), codebook_size=int(codebook_size),
+                           code_dim=int(code_dim), codebook_size=checked_sizes(codebook_size),
                            blocks=int(blocks), kernel=int(kernel), decay=float(decay),
                            dead_fraction=float(dead_fraction),
-                           task_weight=float(task_weight))  # fmt: skip
+                           task_weight=float(task_weight),
+                           task_classifiers=",".join(task_kinds(task_classifiers)))  # fmt: skip
         ins = (2, *widths[:-1])
         outs = (widths[0], *widths[:-1])  # decoder stage k ends with the width of stage k-1
         # Stage 0 runs at the full sample rate: no residual blocks there (as the reference).
@@ -239,7 +254,7 @@ class Hqarf(nn.Module):
         )
         self.to_code = nn.ModuleList(nn.Conv1d(w, code_dim, 1) for w in widths)
         self.codebooks = nn.ModuleList(
-            Codebook(codebook_size, code_dim, decay, dead_fraction) for _ in widths
+            Codebook(k, code_dim, decay, dead_fraction) for k in self.level_sizes()
         )
         self.from_code = nn.ModuleList(nn.Conv1d(code_dim, w, 3, padding=1) for w in widths)
         self.up = nn.ModuleList(
@@ -306,6 +321,11 @@ class Hqarf(nn.Module):
         """The level numbers of this codec: 0..4."""
         return tuple(range(LEVELS))
 
+    def level_sizes(self):
+        """K of every level, L0..L4."""
+        k = self.config["codebook_size"]
+        return [k] * LEVELS if isinstance(k, int) else list(k)
+
     def codebook_size(self, level):
         """K, the entries of ``level``'s codebook."""
         return self.codebooks[self._level(level)].size
@@ -341,6 +361,45 @@ class Hqarf(nn.Module):
         return self.decode(self.encode(x, level), level)
 
 
+def checked_sizes(codebook_size):
+    """A ``codebook_size`` setting checked: one K for every level (int) or a list of five."""
+    sizes = [codebook_size] if isinstance(codebook_size, int) else list(codebook_size)
+    if len(sizes) not in (1, LEVELS) or not all(int(k) == k and k >= 2 for k in sizes):
+        raise ValueError(
+            f"codebook_size {codebook_size!r}: give one K >= 2 for every level or a list of "
+            f"{LEVELS}, e.g. [256, 256, 256, 1024, 1024]"
+        )
+    return int(sizes[0]) if len(sizes) == 1 else [int(k) for k in sizes]
+
+
+def grow_weights(model, state):
+    """Carry a checkpoint's weights ``state`` over to ``model`` with larger codebooks
+    (``rfml train hqarf ... --init M --set codebook_size=[K0,...,K4]``): each codebook keeps
+    its entries and usage, and the added entries start as copies of them with no usage. Codes
+    break ties towards the lower index, so the grown model encodes as before until training
+    revives the added entries (as dead ones) from the data."""
+    state = dict(state)
+    for level, book in enumerate(model.codebooks):
+        key = f"codebooks.{level}."
+        old = state.get(key + "embed")
+        if old is None or old.shape[0] == book.size or old.shape[1:] != book.embed.shape[1:]:
+            continue
+        if old.shape[0] > book.size:
+            from ..checkpoint import CheckpointError
+
+            raise CheckpointError(
+                f"codebook_size {book.size} is smaller than the checkpoint's {old.shape[0]}: "
+                "a codebook can only grow"
+            )
+        n_added = book.size - old.shape[0]
+        state[key + "embed"] = old[torch.arange(book.size) % old.shape[0]]
+        state[key + "embed_sum"] = torch.cat(
+            [state[key + "embed_sum"], old.new_zeros(n_added, old.shape[1])]
+        )
+        state[key + "usage"] = torch.cat([state[key + "usage"], old.new_zeros(n_added)])
+    return state
+
+
 def usage_kl(dist):
     """KL(qbar || uniform) of the batch-mean soft assignment: dist (N, K) squared distances
     -> scalar >= 0 (0 when every entry is equally used). Estimated on at most KL_ROWS
@@ -371,45 +430,62 @@ def generative_loss(model, batch, generator=None):
     return model.forward_loss(normalize_power(batch["iq"]), quantise=True, kl_weight=KL_WEIGHT)
 
 
+def task_kinds(names):
+    """The classifier kinds of a ``task_classifiers`` setting ("tsddae,cam" or a list)."""
+    kinds = [n.strip() for n in (names.split(",") if isinstance(names, str) else names)]
+    if not kinds or not all(kinds):
+        raise ValueError(f"task_classifiers {names!r}: name shipped classifiers, e.g. tsddae,cam")
+    return kinds
+
+
 _task_classifier = {}
 
 
-def task_classifier(device):
-    """The shipped TS-DDAE classifier, frozen, in eval mode on ``device`` (loaded once)."""
+def task_classifier(kind, device):
+    """The shipped classifier of ``kind``, frozen, in eval mode on ``device`` (loaded once)."""
     from .. import checkpoint
+    from . import get
 
-    key = str(device)
+    key = (kind, str(device))
     if key not in _task_classifier:
-        model, _ = checkpoint.load(checkpoint.shipped("tsddae"), kind="tsddae", device=device)
+        if get(kind).ROLE != "classifier":
+            raise ValueError(f"task_classifiers names {kind!r}, which is not a classifier")
+        model, _ = checkpoint.load(checkpoint.shipped(kind), kind=kind, device=device)
         _task_classifier[key] = model.requires_grad_(False).eval()
     return _task_classifier[key]
 
 
-def task_depends():
-    """The classifier the task stage tunes through (file name and SHA-256, for the card): a
-    codec tuned through one classifier keeps less of another's accuracy."""
+def task_depends(config):
+    """The classifiers the task stage tunes through ({kind: file name and SHA-256}, for the
+    card): a codec tuned through some classifiers keeps less of another's accuracy."""
     import hashlib
 
     from .. import checkpoint
 
-    path = checkpoint.shipped("tsddae")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"classifier": {"file": path.name, "sha256": digest}}
+    out = {}
+    for kind in task_kinds(config["task_classifiers"]):
+        path = checkpoint.shipped(kind)
+        out[kind] = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    return {"classifiers": out}
 
 
 def task_loss(model, batch, generator=None):
     """Stage 4: stage 3 plus ``task_weight`` (a model setting) times the KL divergence
-    between the shipped classifier's class probabilities on the input and on each level's
-    reconstruction."""
+    between the class probabilities a shipped classifier gives the input and each level's
+    reconstruction, averaged over the ``task_classifiers`` (a model setting)."""
     x = normalize_power(batch["iq"])
-    classifier = task_classifier(x.device)
+    classifiers = [
+        task_classifier(k, x.device) for k in task_kinds(model.config["task_classifiers"])
+    ]
     with torch.no_grad():
-        target = F.log_softmax(classifier(x), dim=-1)
+        targets = [F.log_softmax(c(x), dim=-1) for c in classifiers]
 
     def kl(y):
-        out = F.log_softmax(classifier(y), dim=-1)
-        kl = F.kl_div(out, target, log_target=True, reduction="batchmean")
-        return model.config["task_weight"] * kl
+        total = 0.0
+        for classifier, target in zip(classifiers, targets, strict=True):
+            out = F.log_softmax(classifier(y), dim=-1)
+            total = total + F.kl_div(out, target, log_target=True, reduction="batchmean")
+        return model.config["task_weight"] * total / len(classifiers)
 
     return model.forward_loss(x, quantise=True, kl_weight=KL_WEIGHT, task=kl)
 
@@ -440,7 +516,7 @@ STAGES = {
         init="required",
         epochs=4,
         lr=3e-4,
-        help="adds the KL between the shipped classifier's outputs on input and reconstruction",
+        help="adds the KL between shipped classifiers' outputs on input and reconstruction",
         vector_length=DEFAULT_VECTOR_LENGTH,  # the shipped classifier's
         depends=task_depends,
     ),
@@ -475,6 +551,11 @@ STEPS = (
     ("task2", "task", "task", 40.0, 6, 3e-4, ("task_weight=4",),
      ("codec_rand", "codec_nom", "codec_rand2")),
     ("task3", "task", "task2", 40.0, 6, 3e-4, ("task_weight=10",),
+     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
+    # 1024 entries in L3's and L4's codebooks (grown from task3's 256; L0..L2 keep 256,
+    # whose search sets the encoder's speed), tuned through two classifiers
+    ("k1024", "task", "task3", 55.0, 6, 3e-4,
+     ("codebook_size=[256,256,256,1024,1024]", "task_weight=10", "task_classifiers=tsddae,cam"),
      ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
 )
 # fmt: on
