@@ -120,6 +120,7 @@ def test_cli_generate_negative_snr_list(tmp_path, capsys):
     assert rfml_main(argv) == 0
     ds = read_dataset(out)
     assert len(ds) == 2 * 3 * 3 and sorted(np.unique(ds.snr_db)) == [-10, 0, 20]
+    assert ds.classes == CLASSES and ds.attrs["generation"]["generated_classes"] == ["OOK", "OFDM"]
     assert "18 vectors of 64 samples" in capsys.readouterr().out
 
 

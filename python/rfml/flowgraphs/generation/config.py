@@ -259,6 +259,7 @@ class GenerationConfig:
             for k, v in asdict(self).items()
             if k not in ("jobs", "classes", "device_args", "parallel", "workers", "ranges")
         }
+        generation["generated_classes"] = list(self.classes)  # `classes` is always all six
         generation["snr_db"] = str(self.snr_db)
         generation["shard"] = f"{self.shard[0]}/{self.shard[1]}"
         if self.randomize:
