@@ -110,9 +110,13 @@ def test_reproduce_runs_the_codec_recipe_and_records_its_measurement(tmp_path):
         "task",
         "task",
         "task",
+        "task",
+        "task",
     ]
-    assert card["training"]["depends_on"]["classifier"]["file"] == "tsddae_small.safetensors"
-    assert len(card["training"]["depends_on"]["classifier"]["sha256"]) == 64
+    assert card["config"]["codebook_size"] == [256, 256, 256, 1024, 1024]  # grown at L3 and L4
+    tuned = card["training"]["depends_on"]["classifiers"]
+    assert {k: v["file"] for k, v in tuned.items()} == {"tsddae": "tsddae_small.safetensors",
+                                                        "cam": "cam_small.safetensors"}  # fmt: skip
     assert {p.name for p in (tmp_path / "d").iterdir()} == {"hqarf_rate_accuracy.png",
                                                            "hqarf_rate_snr.png"}  # fmt: skip
 

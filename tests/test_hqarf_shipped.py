@@ -68,13 +68,15 @@ def test_fresh_data_give_the_card_s_sizes_fidelity_and_accuracy(shipped):
             assert abs(got - want) <= tol, (name, level, got, want)
 
 
-def test_shipped_codec_was_tuned_through_the_shipped_classifier():
-    """The task stage tunes the codec through the shipped TS-DDAE: its card names that
-    classifier's SHA-256, and it must be the one shipped beside it (retrain the codec's task
-    steps after replacing the classifier)."""
+def test_shipped_codec_was_tuned_through_the_shipped_classifiers():
+    """The task stage tunes the codec through shipped classifiers: its card names each
+    one's SHA-256, and they must be the ones shipped beside it (retrain the codec's task
+    steps after replacing a classifier)."""
     import hashlib
 
     card = checkpoint.read_card(checkpoint.shipped("hqarf"))
-    tuned = card["training"]["depends_on"]["classifier"]
-    path = checkpoint.shipped("tsddae")
-    assert tuned == {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    tuned = card["training"]["depends_on"]["classifiers"]
+    assert "tsddae" in tuned
+    for kind, used in tuned.items():
+        path = checkpoint.shipped(kind)
+        assert used == {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}

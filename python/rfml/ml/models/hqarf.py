@@ -76,11 +76,11 @@ CODE_ROWS = 256
 PRESETS = {
     # widths: channels of encoder stage k (the decoder stage k mirrors it); code_dim: the
     # channels quantised per time step; codebook_size: K entries of every level's codebook
-    # (or a list, one K per level); blocks: residual
-    # blocks per stage; kernel: their convolution length; decay and dead_fraction: the
-    # codebooks' moving average and revival threshold; task_weight and task_classifiers:
-    # the task stage's KL weight and the shipped classifiers it averages over, comma
-    # separated (training settings, no weights depend on them).
+    # (or a list, one K per level); blocks: residual blocks per stage; kernel: their
+    # convolution length; decay and dead_fraction: the codebooks' moving average and
+    # revival threshold; task_weight and task_classifiers: the task stage's KL weight and
+    # the shipped classifiers it averages over, comma separated (training settings, no
+    # weights depend on them).
     "tiny": dict(widths=(8, 8, 16, 16, 16), code_dim=8, codebook_size=32, blocks=0, kernel=3,
                  decay=0.9, dead_fraction=0.03, task_weight=1.0, task_classifiers="tsddae"),
     "small": dict(widths=(16, 32, 48, 64, 64), code_dim=32, codebook_size=256, blocks=1,
@@ -556,6 +556,8 @@ STEPS = (
     # whose search sets the encoder's speed), tuned through two classifiers
     ("k1024", "task", "task3", 55.0, 6, 3e-4,
      ("codebook_size=[256,256,256,1024,1024]", "task_weight=10", "task_classifiers=tsddae,cam"),
+     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
+    ("k1024b", "task", "k1024", 40.0, 4, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
      ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
 )
 # fmt: on
