@@ -123,7 +123,7 @@ class Codebook(nn.Module):
     def codes(self, z):
         """Nearest entries: z (N, D) -> (N,) int64 (in blocks of CODE_ROWS rows, whose
         distances stay in the cache: at L0 the search is most of the encoder's time)."""
-        if len(z) <= CODE_ROWS or torch.compiler.is_exporting():
+        if torch.compiler.is_exporting() or len(z) <= CODE_ROWS:  # exporting: no size test
             return self.distances(z).argmin(dim=1)
         return torch.cat([self.distances(rows).argmin(dim=1) for rows in z.split(CODE_ROWS)])
 
