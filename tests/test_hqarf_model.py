@@ -110,3 +110,5 @@ def test_the_task_stage_names_every_classifier_it_tunes_through():
     assert all(len(d["sha256"]) == 64 for d in depends.values())
     with pytest.raises(ValueError, match="name shipped classifiers"):
         hqarf.build("tiny", task_classifiers="tsddae,")
+    with pytest.raises(ValueError, match="denomae, which is not a classifier"):
+        hqarf.build("tiny", task_classifiers="tsddae,denomae")

@@ -431,10 +431,19 @@ def generative_loss(model, batch, generator=None):
 
 
 def task_kinds(names):
-    """The classifier kinds of a ``task_classifiers`` setting ("tsddae,cam" or a list)."""
+    """The classifier kinds of a ``task_classifiers`` setting ("tsddae,cam" or a list),
+    each a registered classifier kind."""
+    from . import kinds as registered
+
     kinds = [n.strip() for n in (names.split(",") if isinstance(names, str) else names)]
     if not kinds or not all(kinds):
         raise ValueError(f"task_classifiers {names!r}: name shipped classifiers, e.g. tsddae,cam")
+    unknown = [k for k in kinds if k not in registered("classifier")]
+    if unknown:
+        raise ValueError(
+            f"task_classifiers names {', '.join(unknown)}, which is not a classifier: choose "
+            f"among {', '.join(registered('classifier'))}"
+        )
     return kinds
 
 
@@ -444,12 +453,9 @@ _task_classifier = {}
 def task_classifier(kind, device):
     """The shipped classifier of ``kind``, frozen, in eval mode on ``device`` (loaded once)."""
     from .. import checkpoint
-    from . import get
 
     key = (kind, str(device))
     if key not in _task_classifier:
-        if get(kind).ROLE != "classifier":
-            raise ValueError(f"task_classifiers names {kind!r}, which is not a classifier")
         model, _ = checkpoint.load(checkpoint.shipped(kind), kind=kind, device=device)
         _task_classifier[key] = model.requires_grad_(False).eval()
     return _task_classifier[key]
