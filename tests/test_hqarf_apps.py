@@ -103,16 +103,8 @@ def test_reproduce_runs_the_codec_recipe_and_records_its_measurement(tmp_path):
     card = checkpoint.read_card(tmp_path / "o" / "hqarf_small.safetensors")
     rate = card["metrics"]["codec_rate"]
     assert list(rate["levels"]) == ["L0", "L1", "L2", "L3", "L4"]
-    assert [s.name for s in card_steps(card)] == [
-        "reconstruct",
-        "quantise",
-        "generative",
-        "task",
-        "task",
-        "task",
-        "task",
-        "task",
-    ]
+    stages = [s.name for s in card_steps(card)]
+    assert stages == ["reconstruct", "quantise", "generative"] + ["task"] * 6
     assert card["config"]["codebook_size"] == [256, 256, 256, 1024, 1024]  # grown at L3 and L4
     tuned = card["training"]["depends_on"]["classifiers"]
     assert {k: v["file"] for k, v in tuned.items()} == {"tsddae": "tsddae_small.safetensors",

@@ -30,7 +30,13 @@ SNRS = "-5,0,5,10,20"
 GOAL_SNR = 10
 GOAL_RATIO = 40.0
 GOAL_KEPT = 0.95
-TEST_SEEDS = {"nominal": 7101, "randomized": 7102}
+
+
+def _test_sets():
+    """{name: generation settings} of the HQARF recipe's test sets, which this bench shares."""
+    from ..ml.models.hqarf import CODEC_DATA
+
+    return {"nominal": CODEC_DATA["codec_test_nom"], "randomized": CODEC_DATA["codec_test_rand"]}
 
 
 def get_args_parser():
@@ -40,7 +46,7 @@ def get_args_parser():
     p.add_argument("--classifier-kind", default="tsddae", help="its kind (%(default)s)")
     p.add_argument("--nominal", help="test set of nominal transmitters (default: generated)")
     p.add_argument("--randomized", help="test set of randomised transmitters (default: generated)")
-    p.add_argument("--per-class", type=int, default=40,
+    p.add_argument("--per-class", type=int, default=_test_sets()["nominal"]["per_class"],
                    help="generated vectors per class and SNR (%(default)s)")  # fmt: skip
     p.add_argument("--snr-db", default=SNRS, help="generated SNRs (%(default)s)")
     p.add_argument("--levels", default="", help="comma-separated levels (default: all)")
@@ -56,9 +62,10 @@ def generate_test_sets(per_class, snr_db, length, folder):
     from ..flowgraphs.generation import GenerationConfig, generate
 
     paths = {}
-    for name, seed in TEST_SEEDS.items():
-        cfg = GenerationConfig(per_class=per_class, snr_db=snr_db, length=length, seed=seed,
-                               randomize=name == "randomized")  # fmt: skip
+    for name, settings in _test_sets().items():
+        randomize = settings.get("randomize", False)
+        cfg = GenerationConfig(per_class=per_class, snr_db=snr_db, length=length,
+                               seed=settings["seed"], randomize=randomize)  # fmt: skip
         paths[name] = Path(folder) / f"codec_test_{name}.h5"
         generate(cfg, paths[name])
     return paths

@@ -542,8 +542,9 @@ CODEC_DATA = {
     "codec_nom": dict(per_class=2500, snr_db="-10:30", seed=901),
     "codec_rand2": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=903),
     "codec_rand3": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=904),
-    "codec_test_nom": dict(per_class=40, snr_db="-5,0,5,10,20", seed=7101),
-    "codec_test_rand": dict(per_class=40, snr_db="-5,0,5,10,20", randomize=True, seed=7102),
+    "codec_rand4": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=905),
+    "codec_test_nom": dict(per_class=200, snr_db="-5,0,5,10,20", seed=7101),
+    "codec_test_rand": dict(per_class=200, snr_db="-5,0,5,10,20", randomize=True, seed=7102),
 }
 
 # The recipe's steps: name, stage, the step it starts from, budget (min), epochs, lr, settings
@@ -565,6 +566,8 @@ STEPS = (
      ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
     ("k1024b", "task", "k1024", 40.0, 4, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
      ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
+    ("k1024c", "task", "k1024b", 75.0, 5, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
+     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
 )
 # fmt: on
 
