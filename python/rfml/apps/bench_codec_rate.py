@@ -34,7 +34,7 @@ GOAL_KEPT = 0.95
 
 def _test_sets():
     """{name: generation settings} of the HQARF recipe's test sets, which this bench shares."""
-    from ..ml.models.hqarf import CODEC_DATA
+    from ..ml.recipes import CODEC_DATA
 
     return {"nominal": CODEC_DATA["codec_test_nom"], "randomized": CODEC_DATA["codec_test_rand"]}
 

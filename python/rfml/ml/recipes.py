@@ -71,6 +71,19 @@ CLASSIFIER_MORE_DATA = CLASSIFIER_DATA + (
     "train_nom2", "train_rand_gap2", "train_wide3", "train_fsk", "train_fsk_wide"
 )  # fmt: skip
 
+# The HQARF codec's data: nominal and randomised transmitters over a wide SNR range for
+# training; test sets at the SNRs of the measurement, which `rfml bench codec-rate` generates
+# by default.
+CODEC_DATA = {
+    "codec_rand": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=902),
+    "codec_nom": dict(per_class=2500, snr_db="-10:30", seed=901),
+    "codec_rand2": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=903),
+    "codec_rand3": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=904),
+    "codec_rand4": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=905),
+    "codec_test_nom": dict(per_class=200, snr_db="-5,0,5,10,20", seed=7101),
+    "codec_test_rand": dict(per_class=200, snr_db="-5,0,5,10,20", randomize=True, seed=7102),
+}
+
 
 @dataclass(frozen=True)
 class Step:

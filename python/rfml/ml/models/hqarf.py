@@ -52,7 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..contract import DEFAULT_VECTOR_LENGTH
-from ..recipes import DATA_SETS, Recipe, Step, Test
+from ..recipes import CODEC_DATA, DATA_SETS, Recipe, Step, Test
 from ..signal import normalize_power
 from . import Stage, from_preset
 
@@ -534,18 +534,6 @@ ARCHITECTURE = (
     "dead-code revival per level; one shared chain of transposed-convolution decoder stages "
     "that level k enters at stage k; deterministic nearest-entry codes."
 )
-
-# The codec's data: nominal and randomised transmitters over a wide SNR range for training;
-# test sets at the SNRs of the measurement, with the seeds `rfml bench codec-rate` uses.
-CODEC_DATA = {
-    "codec_rand": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=902),
-    "codec_nom": dict(per_class=2500, snr_db="-10:30", seed=901),
-    "codec_rand2": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=903),
-    "codec_rand3": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=904),
-    "codec_rand4": dict(per_class=2500, snr_db="-10:30", randomize=True, seed=905),
-    "codec_test_nom": dict(per_class=200, snr_db="-5,0,5,10,20", seed=7101),
-    "codec_test_rand": dict(per_class=200, snr_db="-5,0,5,10,20", randomize=True, seed=7102),
-}
 
 # The recipe's steps: name, stage, the step it starts from, budget (min), epochs, lr, settings
 # (`rfml train --set`), data (empty: the recipe's training sets).
