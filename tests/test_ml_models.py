@@ -253,3 +253,24 @@ def test_shift_frequency_moves_a_tone():
     shifted = signal.shift_frequency(iq, 1 / 32)
     power = signal.spectrum(torch.from_numpy(shifted)).pow(2).sum(1)[0]
     assert int(power.argmax()) == L // 2 + L // 16 + L // 32
+
+
+def test_time_features_grow_from_a_checkpoint_without_them(tmp_path):
+    """`--init M --set time_features=5`: the grown model classifies as M did until training
+    puts the power and phase-step rows to use; a model cannot shrink back to fewer rows."""
+    from gnuradio.rfml.ml import checkpoint
+
+    bare = tsddae.build("tiny", vector_length=L)
+    path = tmp_path / "bare.safetensors"
+    checkpoint.save(bare, {"classes": list("ABCDEF"), "command": "test"}, path)
+    grown, card = checkpoint.load(path, kind="tsddae", grow={"time_features": 5})
+    assert card["config"]["time_features"] == 5 == grown.time_embed.layers[0].in_channels
+    x = torch.randn(4, 2, L)
+    with torch.no_grad():
+        assert torch.equal(grown(x), bare.eval()(x))
+    wide = tmp_path / "wide.safetensors"
+    checkpoint.save(grown, card, wide)
+    with pytest.raises(checkpoint.CheckpointError, match="change weights"):
+        checkpoint.load(wide, kind="tsddae", grow={"time_features": 2})
+    with pytest.raises(ValueError, match="not 2..5"):
+        tsddae.build("tiny", time_features=6)

@@ -53,10 +53,6 @@ from . import Stage, from_preset
 KIND = "tsddae"
 ROLE = "classifier"
 
-# Rows of time_features() the temporal encoder uses (I, Q only; the phase-step rows are
-# there for experiments).
-TIME_FEATURES = 2
-
 # Stride of the first convolution of the patch embedding (samples).
 STEM_STRIDE = 4
 
@@ -66,11 +62,16 @@ FINETUNE_STEP = 4
 PRESETS = {
     # dim = C, depth = layers per branch, ffn = hidden width of the feed-forward blocks,
     # patch = samples (time) or bins (frequency) per token, stem = channels of the
-    # convolution that runs over samples before they are grouped into patches.
-    "tiny": dict(dim=32, depth=1, heads=2, ffn=64, patch=32, stem=8, head_hidden=64),
-    "small": dict(dim=64, depth=2, heads=4, ffn=128, patch=64, stem=16, head_hidden=128),
-    "paper": dict(dim=256, depth=4, heads=16, ffn=512, patch=8, stem=64, head_hidden=256),
-}
+    # convolution that runs over samples before they are grouped into patches,
+    # time_features = rows of time_features() the temporal encoder sees (2: I and Q; 5: also
+    # power and the phase step).
+    "tiny": dict(dim=32, depth=1, heads=2, ffn=64, patch=32, stem=8, head_hidden=64,
+                 time_features=2),
+    "small": dict(dim=64, depth=2, heads=4, ffn=128, patch=64, stem=16, head_hidden=128,
+                  time_features=2),
+    "paper": dict(dim=256, depth=4, heads=16, ffn=512, patch=8, stem=64, head_hidden=256,
+                  time_features=2),
+}  # fmt: skip
 
 
 def time_features(x):
@@ -225,6 +226,8 @@ class TSNet(nn.Module):
         patch (int): samples (and frequency bins) per token.
         stem (int): channels of the convolution before patching.
         head_hidden (int): hidden width of the classification head.
+        time_features (int): rows of :func:`time_features` the temporal encoder sees, 2..5
+            (2: I and Q).
         preset (str): the preset these sizes came from (recorded in ``config``).
     """
 
@@ -239,9 +242,13 @@ class TSNet(nn.Module):
         patch,
         stem,
         head_hidden,
+        time_features=2,
         preset="custom",
     ):
         super().__init__()
+        if not 2 <= time_features <= 5:
+            raise ValueError(f"time_features {time_features} is not 2..5: the rows are I, Q, "
+                             "power and the real and imaginary phase step")  # fmt: skip
         if vector_length % patch:
             raise ValueError(
                 f"vector_length {vector_length} is not a multiple of patch {patch}: "
@@ -258,10 +265,12 @@ class TSNet(nn.Module):
             patch=patch,
             stem=stem,
             head_hidden=head_hidden,
+            time_features=time_features,
         )
         self.patch = patch
+        self.time_features = time_features
         tokens = vector_length // patch
-        self.time_embed = ConvStem(TIME_FEATURES, stem, dim, patch)
+        self.time_embed = ConvStem(time_features, stem, dim, patch)
         self.freq_embed = PatchEmbed(4, stem, dim, patch)
         self.time_pos = nn.Parameter(torch.zeros(1, tokens, dim))
         self.freq_pos = nn.Parameter(torch.zeros(1, tokens, dim))
@@ -290,7 +299,7 @@ class TSNet(nn.Module):
 
     def forward_encoder(self, x, t):
         """x: (B, 2, L) normalised IQ; t: (B,) steps -> time (B, N, C), spectral (B, N, C)."""
-        tf = x if TIME_FEATURES == 2 else time_features(x)[:, :TIME_FEATURES]
+        tf = x if self.time_features == 2 else time_features(x)[:, : self.time_features]
         h = self.time_embed(tf).transpose(1, 2) + self.time_pos
         fh = self.freq_embed(spectral_features(x)).transpose(1, 2) + self.freq_pos
         temb = self.step_mlp(step_embedding(t, h.shape[-1]))
@@ -329,6 +338,19 @@ class TSNet(nn.Module):
 def build(preset="small", n_classes=None, vector_length=DEFAULT_VECTOR_LENGTH, **overrides):
     """A TSNet from a preset name, with any size overridden by keyword."""
     return from_preset(TSNet, PRESETS, KIND, preset, n_classes, vector_length, overrides)
+
+
+def grow_weights(model, state):
+    """Carry a checkpoint's weights ``state`` over to ``model`` with more time features
+    (``rfml train tsddae finetune --init M --set time_features=5``): the first temporal
+    convolution gets zero weights for the added rows, so the grown model classifies as
+    before until training puts the new inputs to use."""
+    key = "time_embed.layers.0.weight"
+    old, want = state.get(key), model.state_dict()[key]
+    if old is None or old.shape == want.shape or old.shape[1] > want.shape[1]:
+        return state
+    return {**state, key: torch.cat((old, old.new_zeros(old.shape[0], want.shape[1] - old.shape[1],
+                                                       *old.shape[2:])), dim=1)}  # fmt: skip
 
 
 def finetune_steps(x):
