@@ -254,6 +254,8 @@ def test_reproduce_trains_only_the_steps_still_needed(tmp_path):
     few = Recipe(train=("a",), steps=tuple(chain), tests=(),
                  few_labels=FewLabels(pool="p", test="t", init="pre"))  # fmt: skip
     assert needed_steps(tmp_path, few, few.steps) == {"pre"}
+    (tmp_path / "few_labels_pre.json").write_text("{}")  # its figures are measured
+    assert needed_steps(tmp_path, few, few.steps) == set()
 
 
 def test_recipe_scores_only_the_last_compare_step_of_a_chain_with_its_own_seed():

@@ -39,7 +39,9 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gr-rfm
 
 def get_args_parser():
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--model", default="", help="checkpoint (.safetensors); default: shipped")
+    p.add_argument("--model", default="",
+                   help="checkpoint (.safetensors) or a kind with shipped weights; "
+                        "default: the shipped TS-DDAE")  # fmt: skip
     p.add_argument("--data", nargs="+", help="data set file(s)")
     p.add_argument(
         "--suite",
@@ -53,7 +55,8 @@ def get_args_parser():
     p.add_argument(
         "--baseline",
         metavar="MODEL",
-        help="also evaluate this checkpoint, beside the model in the table and plot",
+        help="also evaluate this checkpoint (or the shipped weights of a kind, e.g. "
+        "cnn_baseline), beside the model in the table and plot",
     )
     p.add_argument(
         "--record",
@@ -79,13 +82,29 @@ def get_args_parser():
     return p
 
 
+def _checkpoint_path(name):
+    """A checkpoint path; empty: the shipped TS-DDAE; a kind with shipped weights instead of
+    a file (``--baseline cnn_baseline``): that kind's shipped checkpoint."""
+    from ..ml import checkpoint
+
+    if not name:
+        return checkpoint.shipped("tsddae")
+    path = Path(name)
+    if path.suffix or path.exists() or len(path.parts) > 1:
+        return path
+    try:
+        return checkpoint.shipped(name)
+    except checkpoint.CheckpointError as e:
+        raise UsageError(f"{name}: no such checkpoint file, and {e}") from None
+
+
 def _load(path, ds, device):
     """(path, Predictor, card) of a checkpoint, its vector length checked against ``ds``."""
     from ..ml import checkpoint
     from ..ml.evaluation import map_labels
     from ..ml.inference import Predictor
 
-    path = Path(path or checkpoint.shipped("tsddae"))
+    path = _checkpoint_path(path)
     model, card = checkpoint.load(path)
     map_labels(ds, card["classes"])  # the data's classes must be the model's
     length = int(card["vector_length"])

@@ -107,12 +107,14 @@ def needed_steps(work, recipe, steps):
     """Names of the steps to train: those whose checkpoint is not in the work dir and that
     something still needs (a step no other step starts from, the few-label comparison's
     start, or the start of another step to train). A step whose later steps are all in the
-    work dir is not retrained."""
+    work dir is not retrained, nor the few-label comparison's start once the comparison's
+    figures are in the work dir (:func:`few_labels`)."""
     names = {s.name for s in steps}
     starts = {s.init for s in steps if s.init}
     wanted = names - starts
-    if recipe.few_labels is not None and recipe.few_labels.init in names:
-        wanted.add(recipe.few_labels.init)
+    few = recipe.few_labels
+    if few is not None and few.init in names and not few_labels_cache(work, few).is_file():
+        wanted.add(few.init)
     missing = {s.name for s in steps if not (work / f"{s.name}.safetensors").is_file()}
     for step in reversed(steps):
         if step.name in wanted and step.name in missing and step.init in names:
@@ -209,12 +211,17 @@ def _with_iq(ds, iq):
     return out
 
 
+def few_labels_cache(work, spec):
+    """Where the few-label comparison ``spec`` keeps its figures in the work dir."""
+    return work / f"few_labels_{spec.init}.json"
+
+
 def few_labels(args, work, recipe, paths, kind):
     """The recipe's few-label comparison (cached in the work dir as JSON)."""
     from .train import few_labels as run_few_labels
 
     spec = recipe.few_labels
-    cache = work / f"few_labels_{spec.init}.json"
+    cache = few_labels_cache(work, spec)
     if cache.is_file():
         return json.loads(cache.read_text())
     fargs = argparse.Namespace(
