@@ -279,3 +279,30 @@ def test_recipe_scores_only_the_last_compare_step_of_a_chain_with_its_own_seed()
     assert _step_args(args, recipe, more, paths, Path("w")).seed == 7
     assert _step_args(args, recipe, more, paths, Path("w")).data == ["b.h5"]
     assert _step_args(args, recipe, first, paths, Path("w")).seed == 3
+
+
+def test_from_shipped_puts_each_shipped_checkpoint_in_the_work_dir_as_its_step(tmp_path):
+    """`rfml train reproduce --from-shipped`: a shipped file becomes the last step of its
+    card's recipe (with that step's own command), so nothing before it is retrained; the
+    few-label figures go along; a step defined differently since is not seeded."""
+    import dataclasses
+
+    from gnuradio.rfml.apps.reproduce import needed_steps, seed_from_shipped
+    from gnuradio.rfml.ml import checkpoint, models
+
+    recipes = models.recipes()
+    written = {p.name for p in seed_from_shipped(tmp_path, checkpoint.WEIGHTS_DIR, recipes)}
+    assert {"tsddae_cont.safetensors", "cam_cont.safetensors"} <= written
+    assert "few_labels_tsddae_pre.json" in written
+    card = checkpoint.read_card(tmp_path / "tsddae_cont.safetensors")
+    assert card["command"].startswith("rfml train tsddae finetune") and "metrics" not in card
+    assert card["training_seconds"]["tsddae_pre"] > 0
+    _, recipe = recipes["tsddae_small"]
+    assert needed_steps(tmp_path, recipe, recipe.steps) == set()
+    compare = needed_steps(tmp_path, recipe, recipe.compare)
+    assert compare == {"cnn_baseline_small", "cnn_baseline_cont"}
+    assert seed_from_shipped(tmp_path, checkpoint.WEIGHTS_DIR, recipes) == []  # already there
+
+    longer = dataclasses.replace(recipe.steps[-1], budget_min=recipe.steps[-1].budget_min + 1)
+    changed = {"tsddae_small": ("tsddae", dataclasses.replace(recipe, steps=(longer,)))}
+    assert seed_from_shipped(tmp_path / "new", checkpoint.WEIGHTS_DIR, changed) == []

@@ -8,7 +8,8 @@
 For each recipe (``RECIPES`` of the model modules, :mod:`gnuradio.rfml.ml.recipes`), in order,
 each step skipped when its output is already in ``--work-dir`` or every step after it is (so
 an interrupted run resumes, mid-stage too, and a step added to a recipe trains from the
-checkpoints already there; ``--fresh`` starts over):
+checkpoints already there; ``--fresh`` starts over; ``--from-shipped`` first puts the shipped
+checkpoints there as the steps that made them):
 
 1. generates the data sets the recipe names, with their seeds (our generator, sim loopback);
 2. runs the training steps (the last one is the shipped checkpoint) and the comparison
@@ -34,7 +35,8 @@ SHIPPED_ALIAS = ("tsddae_small", "cam_small")
 # Test names drawn together in NAME_suites.png (the evaluation suites, `rfml eval --suite`).
 SUITE_TESTS = ("nominal", "randomized", "wide", "narrowband", "wideband", "offsets", "boundary")
 # The options of this group (left out of the command line a single stage records).
-OPTIONS = ("out_dir", "work_dir", "docs_dir", "size_scale", "budget_scale", "data_only")
+OPTIONS = ("out_dir", "work_dir", "docs_dir", "size_scale", "budget_scale", "data_only",
+           "from_shipped")  # fmt: skip
 
 
 def add_arguments(p):
@@ -46,6 +48,12 @@ def add_arguments(p):
     g.add_argument("--size-scale", type=float, default=1.0, help="scale the data sets")
     g.add_argument("--budget-scale", type=float, default=1.0, help="scale the time budgets")
     g.add_argument("--data-only", action="store_true", help="generate the data sets and stop")
+    g.add_argument(
+        "--from-shipped",
+        action="store_true",
+        help="put each shipped checkpoint of --out-dir into --work-dir as the recipe step that "
+        "made it, so that steps added to a recipe train from it without the steps before it",
+    )
 
 
 def command(args, names):
@@ -53,6 +61,8 @@ def command(args, names):
     words = ["rfml", "train", "reproduce", *names]
     words += ["--out-dir", str(args.out_dir), "--work-dir", str(args.work_dir)]
     words += ["--docs-dir", str(args.docs_dir)]
+    if getattr(args, "from_shipped", False):
+        words.append("--from-shipped")
     for key, default in (("preset", "small"), ("size_scale", 1.0), ("budget_scale", 1.0),
                          ("device", "auto")):  # fmt: skip
         if getattr(args, key) != default:
@@ -62,6 +72,59 @@ def command(args, names):
 
 def _say(text):
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def _plain(obj):
+    return json.loads(json.dumps(obj))
+
+
+def seed_from_shipped(work, out_dir, recipes):
+    """Put each shipped checkpoint of ``out_dir`` into ``work`` as the recipe step that made
+    it (the last step its card's recipe names), with that step's own card, when the step
+    is still defined alike in ``recipes`` ({name: (kind, Recipe)}) and not in ``work``
+    already; the few-label comparison's figures go along (its cache) when its settings
+    are unchanged. Returns the paths written."""
+    from dataclasses import asdict
+
+    from ..ml import checkpoint
+    from ..ml.recipes import Step
+
+    defined = {}
+    for _, recipe in recipes.values():
+        for step in recipe.steps + recipe.compare:
+            defined[step.name] = _plain(asdict(step))
+    written = []
+    for src in sorted(Path(out_dir).glob("*.safetensors")):
+        card = checkpoint.read_card(src)
+        shipped = card.get("recipe") or {}
+        if not shipped.get("steps"):
+            continue
+        step = shipped["steps"][-1]
+        try:  # a card written before a Step field existed holds its default
+            step = _plain(asdict(Step(**step)))
+        except TypeError:
+            pass
+        if defined.get(step["name"]) != step:
+            _say(f"{src.name}: its step {step['name']} is no longer defined alike: not used")
+            continue
+        dst = work / f"{step['name']}.safetensors"
+        if dst.is_file():
+            continue
+        shutil.copyfile(src, dst)
+        dropped = ("recipe", "metrics", "range_sets", "size_scale", "budget_scale", "stage_command")
+        own = {k: v for k, v in card.items() if k not in dropped}
+        own["command"] = card.get("stage_command", card.get("command"))
+        checkpoint.write_card(dst, own)  # training_seconds: the steps before it
+        written.append(dst)
+        _say(f"{dst}: the shipped {src.name}")
+        few, spec = card.get("metrics", {}).get("few_labels"), shipped.get("few_labels")
+        code = recipes.get(shipped.get("name"), (None, None))[1]
+        if few and spec and code is not None and code.few_labels is not None:
+            cache = few_labels_cache(work, code.few_labels)
+            if _plain(asdict(code.few_labels)) == spec and not cache.is_file():
+                cache.write_text(json.dumps(few, indent=2) + "\n")
+                written.append(cache)
+    return written
 
 
 def generate_data(args, work, recipe):
@@ -264,10 +327,16 @@ def write_outputs(args, work, name, recipe, reports, few, names, extra=None):
     card["range_sets"] = {n: {k: list(v) for k, v in resolve_ranges(n).items()}
                           for n in _range_sets(recipe)}  # fmt: skip
     card["size_scale"], card["budget_scale"] = args.size_scale, args.budget_scale
+    cards = {s.name: checkpoint.read_card(work / f"{s.name}.safetensors")
+             for s in recipe.steps + recipe.compare
+             if (work / f"{s.name}.safetensors").is_file()}  # fmt: skip
+    earlier = {}  # a step put there by --from-shipped knows the times of the steps before it
+    for c in cards.values():
+        earlier.update(c.get("training_seconds") or {})
     card["training_seconds"] = {
-        s.name: checkpoint.read_card(work / f"{s.name}.safetensors")["training"]["seconds"]
+        s.name: cards[s.name]["training"]["seconds"] if s.name in cards else earlier[s.name]
         for s in recipe.steps + recipe.compare
-        if (work / f"{s.name}.safetensors").is_file()
+        if s.name in cards or s.name in earlier
     }
     metrics = card.setdefault("metrics", {})
     for test, r in reports.get(last.name, {}).items():
@@ -325,6 +394,8 @@ def run(args):
             if p.suffix in (".safetensors", ".json"):
                 p.unlink()
     work.mkdir(parents=True, exist_ok=True)
+    if getattr(args, "from_shipped", False):
+        seed_from_shipped(work, args.out_dir, recipes)
     t0 = time.perf_counter()
     for name in names:
         kind, recipe = recipes[name]
