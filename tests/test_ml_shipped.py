@@ -34,7 +34,7 @@ def fresh_10db(fresh_path):
     return read_dataset(fresh_path, clean=False)
 
 
-@pytest.mark.parametrize("kind", ["tsddae", "cam"])
+@pytest.mark.parametrize("kind", ["tsddae", "cam", "cnn_baseline"])
 def test_shipped_weights_load_strictly_and_match_their_card(kind, fresh_10db):
     set_threads(2)
     path = checkpoint.shipped(kind)
@@ -55,10 +55,12 @@ def test_eval_without_model_uses_the_shipped_classifier(fresh_path, fresh_10db, 
     from gnuradio.rfml.apps.__main__ import main as rfml
 
     out = tmp_path / "eval.json"
-    assert rfml(["eval", "--data", str(fresh_path), "--json", str(out), "--plots", ""]) == 0
+    args = ["eval", "--data", str(fresh_path), "--json", str(out), "--plots", ""]
+    assert rfml([*args, "--baseline", "cnn_baseline"]) == 0
     report = json.loads(out.read_text())
     assert {"accuracy", "per_snr", "classes", "confusion"} <= set(report)
     assert report["model"] == checkpoint.shipped("tsddae").name == "tsddae_small.safetensors"
+    assert report["baseline"]["model"] == "cnn_baseline_small.safetensors"
     model, _ = checkpoint.load(checkpoint.shipped("tsddae"))
     pred = predict_logits(model, fresh_10db.iq).argmax(1)
     assert report["accuracy"] == pytest.approx(float(np.mean(pred == fresh_10db.label)))
@@ -78,8 +80,10 @@ def fresh_hard(tmp_path_factory):
     return {"nominal": (nominal, "-10"), "wide": (wide, "10")}
 
 
-@pytest.mark.parametrize(("kind", "test"), [("tsddae", "nominal"), ("tsddae", "wide"),
-                                            ("cam", "wide")])  # fmt: skip
+HARD = [("tsddae", "nominal"), ("tsddae", "wide"), ("cam", "wide"), ("cnn_baseline", "nominal")]
+
+
+@pytest.mark.parametrize(("kind", "test"), HARD)
 def test_shipped_weights_match_their_card_on_hard_sets(kind, test, fresh_hard):
     set_threads(2)
     model, card = checkpoint.load(checkpoint.shipped(kind), kind=kind)
@@ -87,3 +91,11 @@ def test_shipped_weights_match_their_card_on_hard_sets(kind, test, fresh_hard):
     stated = card["metrics"][test]["per_snr"][snr]
     measured = float(np.mean(predict_logits(model, ds.iq).argmax(1) == ds.label))
     assert abs(measured - stated) <= 0.065, f"{test}, {snr} dB: {measured:.4f}, card {stated:.4f}"
+
+
+def test_eval_names_the_shipped_kinds_when_a_model_is_neither_file_nor_kind(fresh_path):
+    from gnuradio.rfml.apps import UsageError
+    from gnuradio.rfml.apps.__main__ import main as rfml
+
+    with pytest.raises(UsageError, match="cnn_basline: no such checkpoint file.*cnn_baseline"):
+        rfml(["eval", "--data", str(fresh_path), "--model", "cnn_basline"])
