@@ -191,7 +191,7 @@ def run_suites(args):
     unknown = [n for n in names if n not in SUITES]
     if unknown:
         raise UsageError(f"unknown suite {', '.join(unknown)}: choose all or {', '.join(SUITES)}")
-    _, card = checkpoint.load(_checkpoint_path(args.model))
+    card = checkpoint.read_card(_checkpoint_path(args.model))  # each suite loads the model
     out = {}
     for name in names:
         ds = load_data(suite_path(name, int(card["vector_length"]), args.cache_dir))
