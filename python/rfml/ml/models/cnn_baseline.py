@@ -9,7 +9,7 @@ other classifiers, so the comparison is made on the same inputs.
 from torch import nn
 
 from ..contract import DEFAULT_VECTOR_LENGTH
-from ..recipes import CLASSIFIER_DATA, CLASSIFIER_MORE_DATA, CLASSIFIER_TESTS, Recipe, Step
+from ..recipes import CLASSIFIER_DATA, CLASSIFIER_TESTS, CNN_BASELINE_STEPS, Recipe
 from ..signal import normalize_power
 from . import fit_stage, from_preset
 
@@ -82,16 +82,8 @@ ARCHITECTURE = (
 
 # The shipped baseline, so that anyone can score TS-DDAE against it (`rfml eval --baseline`)
 # and a recipe can train it further beside TS-DDAE without first repeating its training:
-# 50 min on the classifiers' data (the same first step as TS-DDAE's comparison), then
-# 70 min on the larger mix; one CPU thread each.
+# the steps of TS-DDAE's comparison (recipes.CNN_BASELINE_STEPS), one CPU thread each.
 RECIPES = {
-    "cnn_baseline_small": Recipe(
-        train=CLASSIFIER_DATA,
-        steps=(
-            Step("cnn_baseline_small", KIND, "fit", budget_min=50.0, epochs=50, lr=2e-3),
-            Step("cnn_baseline_more", KIND, "fit", budget_min=70.0, epochs=60, lr=1e-3,
-                 init="cnn_baseline_small", data=CLASSIFIER_MORE_DATA, seed=1),
-        ),
-        tests=CLASSIFIER_TESTS,
-    )
+    "cnn_baseline_small": Recipe(train=CLASSIFIER_DATA, steps=CNN_BASELINE_STEPS,
+                                 tests=CLASSIFIER_TESTS)
 }  # fmt: skip
