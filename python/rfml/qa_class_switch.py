@@ -3,8 +3,6 @@
 """QA for class_switch: one source at a time, switched on vector boundaries, every switch
 tagged with the class (also after many switches while running), round robin, bad settings."""
 
-import time
-
 import numpy as np
 import pmt
 from gnuradio import blocks, gr, gr_unittest
@@ -12,23 +10,40 @@ from gnuradio.rfml import class_switch
 from gnuradio.rfml.ml.contract import CLASS_TAG_KEY
 
 
+class _changes(gr.sync_block):
+    """Passes items through and calls ``switch.set_selected(index)`` once ``after`` items
+    have passed, for each (after, index) of ``changes``: from inside the flowgraph, so that
+    a change cannot come after the run has ended, however busy the machine is."""
+
+    def __init__(self, switch, changes):
+        gr.sync_block.__init__(self, "changes", [np.complex64], [np.complex64])
+        self.switch, self.changes = switch, sorted(changes)
+
+    def work(self, input_items, output_items):
+        done = self.nitems_read(0)
+        while self.changes and done >= self.changes[0][0]:
+            self.switch.set_selected(self.changes.pop(0)[1])
+        n = len(input_items[0])
+        if self.changes:  # stop at the next change, so that it is made at its item
+            n = min(n, self.changes[0][0] - done)
+        output_items[0][:n] = input_items[0][:n]
+        return n
+
+
 def run_switch(switch, n_items, changes=()):
     """Three constant sources (values 0, 1, 2) through ``switch``; ``changes`` = [(after
-    how many output items, the input to select then)]. Returns (values, [(offset, class
-    tag)])."""
+    how many output items, the input to select then)]; the switch itself is ahead by what
+    the buffer after it holds (kept small). Returns (values, [(offset, class tag)])."""
     tb = gr.top_block()
+    switch.set_max_output_buffer(0, 1024)
     sources = [blocks.vector_source_c([complex(k)] * 1000, True) for k in range(3)]
+    tap = _changes(switch, changes)
     head = blocks.head(gr.sizeof_gr_complex, n_items)
     sink = blocks.vector_sink_c()
     for k, s in enumerate(sources):
         tb.connect(s, (switch, k))
-    tb.connect(switch, head, sink)
-    tb.start()
-    for after, index in changes:
-        while head.nitems_written(0) < after:
-            time.sleep(0.0005)
-        switch.set_selected(index)
-    tb.wait()
+    tb.connect(switch, tap, head, sink)
+    tb.run()
     tags = [(t.offset, pmt.symbol_to_string(t.value)) for t in sink.tags()
             if pmt.symbol_to_string(t.key) == CLASS_TAG_KEY]  # fmt: skip
     return np.real(sink.data()).astype(int), tags
