@@ -292,17 +292,17 @@ def test_from_shipped_puts_each_shipped_checkpoint_in_the_work_dir_as_its_step(t
 
     recipes = models.recipes()
     written = {p.name for p in seed_from_shipped(tmp_path, checkpoint.WEIGHTS_DIR, recipes)}
-    assert {"tsddae_cont2.safetensors", "cam_cont.safetensors"} <= written
-    assert "cnn_baseline_fresh.safetensors" in written  # the last step of TS-DDAE's comparison
+    assert {"tsddae_cont3.safetensors", "cam_cont.safetensors"} <= written
+    assert "cnn_baseline_fresh2.safetensors" in written  # the last step of TS-DDAE's comparison
     assert "few_labels_tsddae_pre.json" in written
-    card = checkpoint.read_card(tmp_path / "tsddae_cont2.safetensors")
+    card = checkpoint.read_card(tmp_path / "tsddae_cont3.safetensors")
     assert card["command"].startswith("rfml train tsddae finetune") and "metrics" not in card
     assert card["training_seconds"]["tsddae_pre"] > 0
     _, recipe = recipes["tsddae_small"]
     assert needed_steps(tmp_path, recipe, recipe.steps) == set()
     assert needed_steps(tmp_path, recipe, recipe.compare) == set()
     assert seed_from_shipped(tmp_path, checkpoint.WEIGHTS_DIR, recipes) == []  # already there
-    (tmp_path / "cnn_baseline_fresh.safetensors").unlink()  # without it: the whole chain
+    (tmp_path / "cnn_baseline_fresh2.safetensors").unlink()  # without it: the whole chain
     assert needed_steps(tmp_path, recipe, recipe.compare) == {s.name for s in recipe.compare}
 
     longer = dataclasses.replace(recipe.steps[-1], budget_min=recipe.steps[-1].budget_min + 1)

@@ -70,12 +70,13 @@ CLASSIFIER_DATA = ("train_rand_gap", "train_nom", "train_wide", "train_wide2")
 CLASSIFIER_MORE_DATA = CLASSIFIER_DATA + (
     "train_nom2", "train_rand_gap2", "train_wide3", "train_fsk", "train_fsk_wide"
 )  # fmt: skip
-# Fresh draws of the larger mix (its settings, seeds + 1000 and + 2000) for the training
-# that follows it: a continued run that sees the same vectors again overfits (its best
-# validation loss comes halfway), and generating data costs minutes.
+# Fresh draws of the larger mix (its settings, seeds + 1000 k) for the training that
+# follows it, two draws per step: a continued run that sees the same vectors again overfits
+# (its best validation loss comes halfway), and generating data costs minutes.
 DATA_SETS.update({f"{n}_f{k}": {**DATA_SETS[n], "seed": DATA_SETS[n]["seed"] + 1000 * k}
-                  for k in (1, 2) for n in CLASSIFIER_MORE_DATA})  # fmt: skip
+                  for k in (1, 2, 3, 4) for n in CLASSIFIER_MORE_DATA})  # fmt: skip
 CLASSIFIER_FRESH_DATA = tuple(f"{n}_f{k}" for k in (1, 2) for n in CLASSIFIER_MORE_DATA)
+CLASSIFIER_FRESH2_DATA = tuple(f"{n}_f{k}" for k in (3, 4) for n in CLASSIFIER_MORE_DATA)
 
 # The HQARF codec's data: nominal and randomised transmitters over a wide SNR range for
 # training; test sets at the SNRs of the measurement, which `rfml bench codec-rate` generates
@@ -115,13 +116,15 @@ class Step:
 
 
 # The CNN baseline's training, the shipped baseline's recipe and TS-DDAE's comparison alike:
-# 50 + 70 + 85 min on one thread, the total of TS-DDAE's steps (20 + 30 + 105 + 50 min).
+# 50 + 70 + 85 + 70 min on one thread, the total of TS-DDAE's steps (20 + 30 + 105 + 50 + 70).
 CNN_BASELINE_STEPS = (
     Step("cnn_baseline_small", "cnn_baseline", "fit", 50.0, epochs=50, lr=2e-3),
     Step("cnn_baseline_more", "cnn_baseline", "fit", 70.0, epochs=60, lr=1e-3,
          init="cnn_baseline_small", data=CLASSIFIER_MORE_DATA, seed=1),
     Step("cnn_baseline_fresh", "cnn_baseline", "fit", 85.0, epochs=60, lr=1e-3,
          init="cnn_baseline_more", data=CLASSIFIER_FRESH_DATA, seed=2),
+    Step("cnn_baseline_fresh2", "cnn_baseline", "fit", 70.0, epochs=60, lr=5e-4,
+         init="cnn_baseline_fresh", data=CLASSIFIER_FRESH2_DATA, seed=3),
 )  # fmt: skip
 
 

@@ -556,8 +556,10 @@ STEPS = (
      ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
     ("k1024c", "task", "k1024b", 75.0, 5, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
      ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
-    # again through the classifiers that replaced those it was tuned through
+    # again through the classifiers that replaced those it was tuned through (each time)
     ("k1024d", "task", "k1024c", 30.0, 2, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
+     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
+    ("k1024e", "task", "k1024d", 25.0, 2, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
      ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
 )
 # fmt: on

@@ -41,6 +41,7 @@ from torch import nn
 from ..contract import DEFAULT_VECTOR_LENGTH
 from ..recipes import (
     CLASSIFIER_DATA,
+    CLASSIFIER_FRESH2_DATA,
     CLASSIFIER_FRESH_DATA,
     CLASSIFIER_MORE_DATA,
     CLASSIFIER_TESTS,
@@ -461,10 +462,10 @@ ARCHITECTURE = (
 
 # The shipped checkpoint: pre-training (unlabelled) then fine-tuning on nominal, randomised
 # and wide-range transmitters with an honest GFSK/GMSK boundary (recipes.DATA_SETS), then
-# continued training on twice the data (more GFSK and GMSK), then on fresh draws of it; the
-# CNN baseline is trained on the same data for the same total time (205 min), and the
-# few-label comparison. Each run uses one CPU thread, so two can train side by side on a
-# 2-core machine with equal shares.
+# continued training on twice the data (more GFSK and GMSK), then on two fresh draws of it
+# after another; the CNN baseline is trained on the same data for the same total time
+# (275 min), and the few-label comparison. Each run uses one CPU thread, so two can train
+# side by side on a 2-core machine with equal shares.
 PRETRAIN_DATA = ("train_rand", "train_nom", "train_wide")
 
 RECIPES = {
@@ -479,6 +480,8 @@ RECIPES = {
                  init="tsddae_small", data=CLASSIFIER_MORE_DATA, seed=1),
             Step("tsddae_cont2", KIND, "finetune", budget_min=50.0, epochs=60, lr=1e-3,
                  init="tsddae_cont", data=CLASSIFIER_FRESH_DATA, seed=2),
+            Step("tsddae_cont3", KIND, "finetune", budget_min=70.0, epochs=60, lr=5e-4,
+                 init="tsddae_cont2", data=CLASSIFIER_FRESH2_DATA, seed=3),
         ),
         compare=CNN_BASELINE_STEPS,
         tests=CLASSIFIER_TESTS,
