@@ -70,12 +70,10 @@ def test_errors_say_what_to_do():
         grc.command(args)
 
 
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_companion_opens_example(example, xvfb, tmp_path):
-    home = tmp_path / "home"  # GRC writes its preferences under $HOME
-    home.mkdir()
-    env = {**os.environ, "DISPLAY": xvfb, "HOME": str(home), "NO_AT_BRIDGE": "1"}
-    log = tmp_path / "grc.log"
+def _companion(example, env, log, png):
+    """Runs `rfml grc --example EXAMPLE` until it has loaded the example and drawn its window
+    (or 30 s more have passed); returns the last screenshot's process and GRC's exit status
+    then (None: still running)."""
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gnuradio.rfml.apps", "grc", "--example", example],
@@ -86,17 +84,33 @@ def test_companion_opens_example(example, xvfb, tmp_path):
             while time.monotonic() < deadline and ">>> Done" not in log.read_text():
                 assert proc.poll() is None, f"GRC exited early:\n{log.read_text()}"
                 time.sleep(0.5)
-            png = tmp_path / f"grc_{example}.png"
             drawn = time.monotonic() + 30  # the window draws after the load (slower under load)
             while True:
                 time.sleep(2)
                 shot = subprocess.run([sys.executable, "-c", SCREENSHOT, str(png)], env=env,
                                       capture_output=True, text=True, timeout=60)  # fmt: skip
                 if shot.returncode or int(shot.stdout) > 50 or time.monotonic() > drawn:
-                    break
+                    return shot, proc.poll()
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_companion_opens_example(example, xvfb, tmp_path):
+    home = tmp_path / "home"  # GRC writes its preferences under $HOME
+    home.mkdir()
+    env = {**os.environ, "DISPLAY": xvfb, "HOME": str(home), "NO_AT_BRIDGE": "1"}
+    log, png = tmp_path / "grc.log", tmp_path / f"grc_{example}.png"
+    shot, status = _companion(example, env, log, png)
+    first = "first start"
+    if shot.returncode == 0 and int(shot.stdout) <= 50:
+        # Seldom (4 of about 150 starts here, none outside pytest), GRC prints that it has
+        # loaded the example and then shows no window, without a message (once it had exited
+        # by then): start it once more, and say what happened if that fails too.
+        first = f"first start: no window, GRC exit status {status}"
+        shot, status = _companion(example, env, log, png)
     console = log.read_text()
     assert f'{example}.grc"\n>>> Done' in console, console
     blocks_paths = console.split("Block paths:")[1].split("Loading:")[0].split()
@@ -104,4 +118,5 @@ def test_companion_opens_example(example, xvfb, tmp_path):
     for problem in ("Error", "Warning", "erroneous", "not found", "Traceback", "Failure"):
         assert problem not in console, console
     assert shot.returncode == 0, shot.stderr
-    assert int(shot.stdout) > 50, f"the screen of {png} is nearly blank"  # GRC drew its window
+    blank = f"the screen of {png} is nearly blank ({first}; then GRC exit status {status})"
+    assert int(shot.stdout) > 50, blank  # GRC drew its window
