@@ -70,13 +70,22 @@ CLASSIFIER_DATA = ("train_rand_gap", "train_nom", "train_wide", "train_wide2")
 CLASSIFIER_MORE_DATA = CLASSIFIER_DATA + (
     "train_nom2", "train_rand_gap2", "train_wide3", "train_fsk", "train_fsk_wide"
 )  # fmt: skip
-# Fresh draws of the larger mix (its settings, seeds + 1000 k) for the training that
-# follows it, two draws per step: a continued run that sees the same vectors again overfits
-# (its best validation loss comes halfway), and generating data costs minutes.
-DATA_SETS.update({f"{n}_f{k}": {**DATA_SETS[n], "seed": DATA_SETS[n]["seed"] + 1000 * k}
-                  for k in (1, 2, 3, 4) for n in CLASSIFIER_MORE_DATA})  # fmt: skip
-CLASSIFIER_FRESH_DATA = tuple(f"{n}_f{k}" for k in (1, 2) for n in CLASSIFIER_MORE_DATA)
-CLASSIFIER_FRESH2_DATA = tuple(f"{n}_f{k}" for k in (3, 4) for n in CLASSIFIER_MORE_DATA)
+
+
+def _fresh_draws(*draws):
+    """Adds draws ``k`` of the larger mix to DATA_SETS (its settings, seeds + 1000 k) and
+    returns their names."""
+    names = {f"{n}_f{k}": (n, k) for k in draws for n in CLASSIFIER_MORE_DATA}
+    DATA_SETS.update({name: {**DATA_SETS[n], "seed": DATA_SETS[n]["seed"] + 1000 * k}
+                      for name, (n, k) in names.items()})  # fmt: skip
+    return tuple(names)
+
+
+# Fresh draws of the larger mix for the training that follows it, two draws per step: a
+# continued run that sees the same vectors again overfits (its best validation loss comes
+# halfway), and generating data costs minutes.
+CLASSIFIER_FRESH_DATA = _fresh_draws(1, 2)
+CLASSIFIER_FRESH2_DATA = _fresh_draws(3, 4)
 
 # The HQARF codec's data: nominal and randomised transmitters over a wide SNR range for
 # training; test sets at the SNRs of the measurement, which `rfml bench codec-rate` generates
