@@ -11,7 +11,8 @@ an interrupted run resumes, mid-stage too, and a step added to a recipe trains f
 checkpoints already there; ``--fresh`` starts over; ``--from-shipped`` first puts the shipped
 checkpoints there as the steps that made them):
 
-1. generates the data sets the recipe names, with their seeds (our generator, sim loopback);
+1. generates the data sets it reads, with their seeds (our generator, sim loopback): the
+   test sets and the data of the steps to train (`--data-only`: every set the recipe names);
 2. runs the training steps (the last one is the shipped checkpoint) and the comparison
    models (trained on the same data);
 3. scores all of them on the recipe's test sets (a test set of a model that is not a
@@ -127,16 +128,31 @@ def seed_from_shipped(work, out_dir, recipes):
     return written
 
 
-def generate_data(args, work, recipe):
-    """Generate the recipe's missing data files; returns {name: path}."""
+def data_in_use(work, recipe):
+    """Names of the data sets a run of ``recipe`` reads with the work dir as it is: the test
+    sets, the training data of the steps still to train (:func:`needed_steps`) and the
+    few-label comparison's while its figures are not cached. The training data of steps
+    kept (e.g. put there by ``--from-shipped``) is not generated."""
+    steps = recipe.steps + recipe.compare
+    to_train = needed_steps(work, recipe, recipe.steps) | needed_steps(work, recipe, recipe.compare)
+    names = {d for s in steps if s.name in to_train for d in (s.data or recipe.train)}
+    names.update(t.data for t in recipe.tests)
+    few = recipe.few_labels
+    if few is not None and not few_labels_cache(work, few).is_file():
+        names.update((few.pool, few.test))
+    return [n for n in recipe.data_needed() if n in names]
+
+
+def generate_data(args, work, recipe, names=None):
+    """Generate the missing data files of ``names`` (default: every data set the recipe
+    names); returns {name: path} for every data set the recipe names."""
     from tqdm.auto import tqdm
 
     from ..flowgraphs.generation import GenerationConfig, generate
 
-    paths = {}
-    for name in recipe.data_needed():
-        path = work / f"{name}.h5"
-        paths[name] = path
+    paths = {name: work / f"{name}.h5" for name in recipe.data_needed()}
+    for name in recipe.data_needed() if names is None else names:
+        path = paths[name]
         if path.is_file():
             continue
         spec = dict(recipe.data_sets[name])
@@ -399,7 +415,9 @@ def run(args):
     t0 = time.perf_counter()
     for name in names:
         kind, recipe = recipes[name]
-        paths = generate_data(args, work, recipe)
+        paths = generate_data(
+            args, work, recipe, None if args.data_only else data_in_use(work, recipe)
+        )
         if args.data_only:
             continue
         run_steps(args, work, recipe, paths, recipe.steps)
