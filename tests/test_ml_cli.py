@@ -220,3 +220,28 @@ def test_eval_suite_generates_once_and_scores(tmp_path, capsys):
         rfml(["eval", "--suite", "wide", "--data", str(out)])
     with pytest.raises(ValueError, match="unknown suite huge"):
         rfml(["eval", "--suite", "huge", "--cache-dir", str(cache)])
+
+
+def test_eval_scores_chosen_classes_by_a_generation_parameter(tmp_path, capsys):
+    """`rfml eval --classes GMSK --by bt=...`: only GMSK vectors are scored, each in the BT
+    bin it was made with, and the bins add up to the whole; a parameter or class the data
+    lacks, or edges out of order, are refused with what there is."""
+    cache, out = tmp_path / "cache", tmp_path / "by.json"
+    argv = ["eval", "--suite", "boundary", "--cache-dir", str(cache), "--json", str(out),
+            "--device", "cpu", "--classes", "gmsk", "--by", "bt=0.1,0.2,0.3"]  # fmt: skip
+    assert rfml(argv) == 0
+    assert "accuracy by bt:" in capsys.readouterr().out
+    report = json.loads(out.read_text())["boundary"]["tsddae_small"]
+    assert report["n"] == 150 * 6  # the GMSK half of the suite
+    bins = report["by"]["bins"]
+    assert report["by"]["param"] == "bt" and [(b["low"], b["high"]) for b in bins] == [
+        (0.1, 0.2), (0.2, 0.3)]  # fmt: skip
+    assert sum(b["n"] for b in bins) == report["n"] and min(b["n"] for b in bins) > 100
+    whole = sum(b["accuracy"] * b["n"] for b in bins) / report["n"]
+    assert whole == pytest.approx(report["accuracy"])
+    with pytest.raises(ValueError, match="no per-vector parameter 'height'.*bt"):
+        rfml([*argv[:-1], "height"])
+    with pytest.raises(ValueError, match="no class QAM16 .*GFSK, GMSK"):
+        rfml([*argv[:-3], "QAM16"])
+    with pytest.raises(SystemExit):
+        rfml([*argv[:-1], "bt=0.3,0.1"])

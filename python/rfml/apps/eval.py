@@ -22,6 +22,11 @@ grouped to the nearest integer dB. ``--json`` writes ``{"accuracy", "per_snr": {
 ...}, "classes", "confusion", "invalid", ...}``; ``--plots DIR`` gets ``accuracy_vs_snr.png``
 and ``confusion_<snr>dB.png`` at -5, 0 and 10 dB (the nearest SNR present). Nothing is
 written unless asked.
+
+``--classes GFSK,GMSK`` scores only the vectors of those classes; ``--by PARAM`` adds the
+accuracy per bin of a per-vector generation parameter and per SNR (``"by"`` in the JSON),
+to see where a classifier fails, e.g. ``rfml eval --suite rand --classes GFSK,GMSK --by
+bt=0.1,0.2,0.3,0.5``.
 """
 
 import argparse
@@ -30,6 +35,8 @@ import json
 import os
 import time
 from pathlib import Path
+
+import numpy as np
 
 from ..ml.recipes import SUITES
 from . import UsageError, finite_float, positive_int
@@ -63,6 +70,20 @@ def get_args_parser():
         metavar="NAME",
         help="store the figures in the card of --model under metrics.NAME",
     )
+    p.add_argument(
+        "--by",
+        type=_by_spec,
+        metavar="PARAM[=EDGES]",
+        help="also score per bin of a per-vector generation parameter (e.g. bt, mod_index, "
+        "samples_per_symbol, freq_offset; data from `rfml generate --randomize`), per SNR: "
+        "4 equal bins, or the comma-separated bin edges given (bt=0.1,0.2,0.3,0.5)",
+    )
+    p.add_argument(
+        "--classes",
+        type=lambda t: [c.strip() for c in t.split(",") if c.strip()],
+        metavar="A,B",
+        help="score only the vectors of these (true) classes, e.g. GFSK,GMSK",
+    )
     p.add_argument("--max-vectors", type=positive_int, help="use the first N vectors")
     p.add_argument(
         "--freq-offset",
@@ -80,6 +101,52 @@ def get_args_parser():
     )
     p.add_argument("--batch-size", type=positive_int, default=512, help="(%(default)s)")
     return p
+
+
+def _by_spec(text):
+    """``PARAM`` or ``PARAM=E1,E2,...`` -> (name, edges or None)."""
+    name, _, edges = text.partition("=")
+    if not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: give a parameter name, e.g. bt")
+    if not edges:
+        return name.strip(), None
+    try:
+        values = [finite_float(e) for e in edges.split(",")]
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+    if len(values) < 2 or any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        raise argparse.ArgumentTypeError(f"{text!r}: give two or more increasing bin edges")
+    return name.strip(), values
+
+
+def _only_classes(ds, names):
+    """``ds`` restricted to the vectors whose true class is one of ``names`` (any case)."""
+    have = [str(c).lower() for c in ds.classes]
+    unknown = [n for n in names if n.lower() not in have]
+    if unknown:
+        raise UsageError(
+            f"--classes: the data has no class {', '.join(unknown)} (it has: "
+            f"{', '.join(map(str, ds.classes))})"
+        )
+    keep = np.isin(ds.label, [have.index(n.lower()) for n in names])
+    if not keep.any():
+        raise UsageError(f"--classes: the data has no vector of {', '.join(names)}")
+    return ds.subset(keep)
+
+
+def _by_table(report):
+    """Accuracy per SNR (rows) and parameter bin (columns) as text."""
+    by = report["by"]
+    bins = by["bins"]
+    snrs = sorted({s for b in bins for s in b["per_snr"]}, key=int)
+    heads = [f"{b['low']:.3g}-{b['high']:.3g}" for b in bins]
+    lines = [f"{by['param']}:", "SNR dB  " + "  ".join(f"{h:>12s}" for h in heads)]
+    for s in snrs + ["all"]:
+        cells = [b["accuracy"] if s == "all" else b["per_snr"].get(s, float("nan")) for b in bins]
+        label = "   all" if s == "all" else f"{int(s):6d}"
+        lines.append(f"{label}  " + "  ".join(f"{100 * c:11.2f}%" for c in cells))
+    lines.append("     n  " + "  ".join(f"{b['n']:12d}" for b in bins))
+    return "\n".join(lines)
 
 
 def _checkpoint_path(name):
@@ -181,10 +248,36 @@ def suite_path(name, length, cache_dir):
     return path
 
 
+def _selected(ds, args):
+    """``ds`` as --classes selects it, with --by checked against its parameters."""
+    from ..ml.evaluation import parameter_bins
+
+    if args.classes:
+        ds = _only_classes(ds, args.classes)
+    if args.by:
+        try:
+            parameter_bins(ds, *args.by)
+        except ValueError as e:
+            raise UsageError(f"--by: {e}") from None
+    return ds
+
+
+def _evaluate(predictor, ds, args):
+    from ..ml.evaluation import evaluate
+
+    return evaluate(predictor, ds, args.batch_size, by=args.by)
+
+
+def _print_by(reports):
+    for model, r in reports.items():
+        if "by" in r:
+            print(f"{model}, accuracy by {_by_table(r)}")
+
+
 def run_suites(args):
     """`rfml eval --suite ...`: one table per suite, the JSON {suite: report}."""
     from ..ml import checkpoint
-    from ..ml.evaluation import evaluate, summary
+    from ..ml.evaluation import summary
     from ..ml.loading import load_data
 
     names = list(SUITES) if args.suite == ["all"] else args.suite
@@ -194,22 +287,25 @@ def run_suites(args):
     card = checkpoint.read_card(_checkpoint_path(args.model))  # each suite loads the model
     out = {}
     for name in names:
-        ds = load_data(suite_path(name, int(card["vector_length"]), args.cache_dir))
+        ds = _selected(
+            load_data(suite_path(name, int(card["vector_length"]), args.cache_dir)), args
+        )
         path, predictor, _ = _load(args.model, ds, args.device)
-        reports = {path.stem: evaluate(predictor, ds, args.batch_size)}
+        reports = {path.stem: _evaluate(predictor, ds, args)}
         if args.baseline:
             bpath, bpredictor, _ = _load(args.baseline, ds, args.device)
-            reports[bpath.stem] = evaluate(bpredictor, ds, args.batch_size)
+            reports[bpath.stem] = _evaluate(bpredictor, ds, args)
         print(f"suite {name}:")
         print(_table(reports))
-        out[name] = {model: summary(r) for model, r in reports.items()}
+        _print_by(reports)
+        out[name] = {model: {**summary(r), **({"by": r["by"]} if "by" in r else {})}
+                     for model, r in reports.items()}  # fmt: skip
     if args.json:
         _write_json(args.json, out)
     return 0
 
 
 def main(args):
-    from ..ml.evaluation import evaluate
     from ..ml.loading import data_description, load_data
     from ..ml.signal import shift_frequency
     from ..ml.train import set_threads
@@ -226,12 +322,12 @@ def main(args):
             "--record stores the figures in the card of --model; give --model (the shipped "
             "card is installed with the module and is not rewritten)"
         )
-    ds = load_data(args.data, args.max_vectors)
+    ds = _selected(load_data(args.data, args.max_vectors), args)
     if args.freq_offset:
         ds.iq = shift_frequency(ds.iq, args.freq_offset)
     path, predictor, card = _load(args.model, ds, args.device)
     t0 = time.perf_counter()
-    report = evaluate(predictor, ds, args.batch_size)
+    report = _evaluate(predictor, ds, args)
     report["seconds"] = round(time.perf_counter() - t0, 1)
     report["model"] = path.name
     report["data"] = data_description(args.data, ds)
@@ -239,11 +335,12 @@ def main(args):
     reports = {path.stem: report}
     if args.baseline:
         bpath, bpredictor, _ = _load(args.baseline, ds, args.device)
-        breport = evaluate(bpredictor, ds, args.batch_size)
+        breport = _evaluate(bpredictor, ds, args)
         breport["model"] = bpath.name
         report["baseline"] = breport
         reports[bpath.stem] = breport
     print(_table(reports))
+    _print_by(reports)
     if report["invalid"]:
         print(f"{report['invalid']} of {len(ds)} vectors could not be classified (NaN/Inf "
               "samples or zero power) and are not scored")  # fmt: skip

@@ -50,11 +50,37 @@ def classify(runner, iq, batch_size=512):
     return index
 
 
-def evaluate(runner, ds, batch_size=512):
+def parameter_bins(ds, name, edges=None, bins=4):
+    """Per-vector values of generation parameter ``name`` of ``ds`` (NaN where a vector has
+    none) and the bin edges to score them by: ``edges``, or ``bins`` bins of equal width
+    over the values present."""
+    if name not in ds.params:
+        have = ", ".join(sorted(ds.params)) or "none"
+        raise ValueError(
+            f"the data set has no per-vector parameter {name!r} (it has: {have}); data made "
+            "by `rfml generate --randomize` records them"
+        )
+    values = np.asarray(ds.params[name], np.float64)
+    values = np.where(values < 0, np.nan, values)  # -1 marks "none" in integer parameters
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        raise ValueError(f"no vector of the data set has a value of {name!r}")
+    if edges is None:
+        edges = np.histogram_bin_edges(finite, bins)
+    edges = np.asarray(edges, np.float64)
+    if len(edges) < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"bin edges of {name!r} must be two or more increasing values")
+    return values, edges
+
+
+def evaluate(runner, ds, batch_size=512, by=None):
     """Evaluation report of a classifier runner on ``ds``: the valid vectors scored, the
     invalid ones counted (``invalid``), the vectors of unknown SNR (NaN) left out of
-    ``per_snr``."""
+    ``per_snr``. ``by``: (parameter name, bin edges or None), to add the accuracy per bin
+    of that generation parameter and per SNR (``report["by"]``, see
+    :func:`parameter_bins`)."""
     label = map_labels(ds, runner.classes)
+    binned = None if by is None else parameter_bins(ds, *by)
     pred = classify(runner, ds.iq, batch_size)
     valid = pred != INVALID_INDEX
     if not valid.any():
@@ -73,6 +99,11 @@ def evaluate(runner, ds, batch_size=512):
         report["n"] = int(valid.sum())
     report["snr_unknown"] = int((~known).sum())
     report["invalid"] = int((~valid).sum())
+    if binned is not None:
+        values, edges = binned
+        ok = valid & np.isfinite(np.asarray(ds.snr_db))
+        report["by"] = {"param": by[0], "bins": metrics.per_bin_accuracy(
+            pred[ok], label[ok], np.asarray(ds.snr_db)[ok], values[ok], edges)}  # fmt: skip
     return report
 
 

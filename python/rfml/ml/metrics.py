@@ -81,3 +81,22 @@ def report(pred, label, snr_db, classes, confusion_snrs=(-5, 0, 10)):
         "confusion_at": at,
         "n": int(len(label)),
     }
+
+
+def per_bin_accuracy(pred, label, snr_db, values, edges):
+    """Accuracy per bin of a per-vector value (e.g. a generation parameter) and per SNR.
+
+    values (N,) float, NaN where the vector has no such value (left out); edges: increasing
+    bin edges, the last bin closed. Returns [{"low", "high", "n", "accuracy", "per_snr"}, ...]
+    one per bin, as JSON-ready figures."""
+    pred, label, snr_db = np.asarray(pred), np.asarray(label), np.asarray(snr_db)
+    values, edges = np.asarray(values, np.float64), np.asarray(edges, np.float64)
+    which = np.digitize(values, edges[1:-1])  # 0 .. len(edges) - 2
+    inside = np.isfinite(values) & (values >= edges[0]) & (values <= edges[-1])
+    out = []
+    for i, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        sel = inside & (which == i)
+        out.append({"low": float(low), "high": float(high), "n": int(sel.sum()),
+                    "accuracy": accuracy(pred[sel], label[sel]),
+                    "per_snr": per_snr_accuracy(pred[sel], label[sel], snr_db[sel])})  # fmt: skip
+    return out
