@@ -42,6 +42,7 @@ from ..contract import DEFAULT_VECTOR_LENGTH
 from ..recipes import (
     CLASSIFIER_DATA,
     CLASSIFIER_FRESH2_DATA,
+    CLASSIFIER_FRESH3_DATA,
     CLASSIFIER_FRESH_DATA,
     CLASSIFIER_MORE_DATA,
     CLASSIFIER_TESTS,
@@ -482,6 +483,8 @@ RECIPES = {
                  init="tsddae_cont", data=CLASSIFIER_FRESH_DATA, seed=2),
             Step("tsddae_cont3", KIND, "finetune", budget_min=70.0, epochs=60, lr=5e-4,
                  init="tsddae_cont2", data=CLASSIFIER_FRESH2_DATA, seed=3),
+            Step("tsddae_cont4", KIND, "finetune", budget_min=60.0, epochs=60, lr=5e-4,
+                 init="tsddae_cont3", data=CLASSIFIER_FRESH3_DATA, seed=4),
         ),
         compare=CNN_BASELINE_STEPS,
         tests=CLASSIFIER_TESTS,
