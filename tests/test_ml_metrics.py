@@ -21,3 +21,19 @@ def test_per_bin_accuracy_counts_each_vector_in_one_bin_and_skips_those_without_
     assert high["per_snr"] == {"0": 1.0, "10": 0.5}
     (empty,) = metrics.per_bin_accuracy(pred, label, snr, values, [2.0, 3.0])
     assert empty["n"] == 0 and math.isnan(empty["accuracy"]) and empty["per_snr"] == {}
+
+
+def test_parameter_bins_keep_negative_values_and_drop_the_none_of_integer_parameters():
+    """A carrier offset below zero is a value; -1 in an integer parameter means none."""
+    from gnuradio.rfml.ml.datasets import Dataset
+    from gnuradio.rfml.ml.evaluation import parameter_bins
+
+    n = 4
+    ds = Dataset(iq=np.zeros((n, 2, 8), np.float32), clean=None, label=np.zeros(n, np.int64),
+                 snr_db=np.zeros(n, np.float32), classes=("OOK",),
+                 params={"freq_offset": np.array([-0.02, -0.01, 0.01, 0.02], np.float32),
+                         "pulse": np.array([-1, 0, 1, 2], np.int8)})  # fmt: skip
+    values, edges = parameter_bins(ds, "freq_offset", bins=2)
+    assert np.isfinite(values).all() and edges[0] == np.float32(-0.02)
+    values, edges = parameter_bins(ds, "pulse", [0, 1, 2])
+    assert np.isnan(values[0]) and list(values[1:]) == [0, 1, 2]

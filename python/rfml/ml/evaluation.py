@@ -60,8 +60,10 @@ def parameter_bins(ds, name, edges=None, bins=4):
             f"the data set has no per-vector parameter {name!r} (it has: {have}); data made "
             "by `rfml generate --randomize` records them"
         )
-    values = np.asarray(ds.params[name], np.float64)
-    values = np.where(values < 0, np.nan, values)  # -1 marks "none" in integer parameters
+    raw = np.asarray(ds.params[name])
+    values = raw.astype(np.float64)
+    if raw.dtype.kind == "i":  # -1 marks "none" in integer parameters (e.g. pulse)
+        values[raw < 0] = np.nan
     finite = values[np.isfinite(values)]
     if not len(finite):
         raise ValueError(f"no vector of the data set has a value of {name!r}")
