@@ -137,16 +137,9 @@ def _only_classes(ds, names):
 def _by_table(report):
     """Accuracy per SNR (rows) and parameter bin (columns) as text."""
     by = report["by"]
-    bins = by["bins"]
-    snrs = sorted({s for b in bins for s in b["per_snr"]}, key=int)
-    heads = [f"{b['low']:.3g}-{b['high']:.3g}" for b in bins]
-    lines = [f"{by['param']}:", "SNR dB  " + "  ".join(f"{h:>12s}" for h in heads)]
-    for s in snrs + ["all"]:
-        cells = [b["accuracy"] if s == "all" else b["per_snr"].get(s, float("nan")) for b in bins]
-        label = "   all" if s == "all" else f"{int(s):6d}"
-        lines.append(f"{label}  " + "  ".join(f"{100 * c:11.2f}%" for c in cells))
-    lines.append("     n  " + "  ".join(f"{b['n']:12d}" for b in bins))
-    return "\n".join(lines)
+    bins = {f"{b['low']:.3g}-{b['high']:.3g}": b for b in by["bins"]}
+    counts = "     n  " + "  ".join(f"{b['n']:12d}" for b in bins.values())
+    return "\n".join((f"{by['param']}:", _table(bins), counts))
 
 
 def _checkpoint_path(name):
@@ -185,9 +178,9 @@ def _load(path, ds, device):
 
 
 def _table(reports):
-    """Accuracy per SNR, one column per model, as text."""
+    """Accuracy per SNR, one column per report (a model, or a bin of ``--by``), as text."""
     names = list(reports)
-    snrs = sorted(reports[names[0]]["per_snr"], key=int)
+    snrs = sorted({s for r in reports.values() for s in r["per_snr"]}, key=int)
     lines = ["SNR dB  " + "  ".join(f"{n:>12s}" for n in names)]
     for s in snrs:
         cells = "  ".join(
@@ -298,8 +291,7 @@ def run_suites(args):
         print(f"suite {name}:")
         print(_table(reports))
         _print_by(reports)
-        out[name] = {model: {**summary(r), **({"by": r["by"]} if "by" in r else {})}
-                     for model, r in reports.items()}  # fmt: skip
+        out[name] = {model: summary(r) for model, r in reports.items()}
     if args.json:
         _write_json(args.json, out)
     return 0

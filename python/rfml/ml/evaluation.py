@@ -110,8 +110,8 @@ def evaluate(runner, ds, batch_size=512, by=None):
 
 
 def summary(report):
-    """The figures of a report that a card keeps."""
-    keep = ("accuracy", "per_snr", "n", "data", "freq_offset")
+    """The figures of a report that a card (or `rfml eval --suite --json`) keeps."""
+    keep = ("accuracy", "per_snr", "n", "data", "freq_offset", "by")
     return {k: report[k] for k in keep if k in report}
 
 

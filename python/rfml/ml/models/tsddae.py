@@ -463,10 +463,11 @@ ARCHITECTURE = (
 
 # The shipped checkpoint: pre-training (unlabelled) then fine-tuning on nominal, randomised
 # and wide-range transmitters with an honest GFSK/GMSK boundary (recipes.DATA_SETS), then
-# continued training on twice the data (more GFSK and GMSK), then on two fresh draws of it
-# after another; the CNN baseline is trained on the same data for the same total time
-# (275 min), and the few-label comparison. Each run uses one CPU thread, so two can train
-# side by side on a 2-core machine with equal shares.
+# continued training on twice the data (more GFSK and GMSK), then on three pairs of fresh
+# draws of it one after another (the last with GFSK/GMSK at low BT); the CNN baseline is
+# trained on the same data for the same total time (335 min), and the few-label comparison.
+# Each run uses one CPU thread, so two can train side by side on a 2-core machine with equal
+# shares.
 PRETRAIN_DATA = ("train_rand", "train_nom", "train_wide")
 
 RECIPES = {
