@@ -43,15 +43,17 @@ def test_shipped_pipeline_at_toy_scale(tmp_path, capsys):
         "tsddae_cont2",
         "tsddae_cont3",
         "tsddae_cont4",
+        "tsddae_cont5",
         "cnn_baseline_small",
         "cnn_baseline_more",
         "cnn_baseline_fresh",
         "cnn_baseline_fresh2",
         "cnn_baseline_fresh3",
+        "cnn_baseline_fresh4",
     }
     for name in ("tsddae_small_accuracy_vs_snr.png", "tsddae_small_confusion_-5dB.png",
                  "tsddae_small_suites.png"):  # fmt: skip
         assert (docs / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     capsys.readouterr()
     assert rfml(argv) == 0  # resumes: every model is kept
-    assert capsys.readouterr().out.count("exists: kept") == 13
+    assert capsys.readouterr().out.count("exists: kept") == 15

@@ -80,10 +80,10 @@ CLASSIFIER_MORE_DATA = CLASSIFIER_DATA + (
 )  # fmt: skip
 
 
-def _fresh_draws(*draws):
-    """Adds draws ``k`` of the larger mix to DATA_SETS (its settings, seeds + 1000 k) and
-    returns their names."""
-    names = {f"{n}_f{k}": (n, k) for k in draws for n in CLASSIFIER_MORE_DATA}
+def _fresh_draws(*draws, of=CLASSIFIER_MORE_DATA):
+    """Adds draws ``k`` of the data sets ``of`` (the larger mix) to DATA_SETS (their
+    settings, seeds + 1000 k) and returns their names."""
+    names = {f"{n}_f{k}": (n, k) for k in draws for n in of}
     DATA_SETS.update({name: {**DATA_SETS[n], "seed": DATA_SETS[n]["seed"] + 1000 * k}
                       for name, (n, k) in names.items()})  # fmt: skip
     return tuple(names)
@@ -95,7 +95,11 @@ def _fresh_draws(*draws):
 CLASSIFIER_FRESH_DATA = _fresh_draws(1, 2)
 CLASSIFIER_FRESH2_DATA = _fresh_draws(3, 4)
 # Two more draws, and GFSK/GMSK at low BT (the last errors at high SNR are theirs).
-CLASSIFIER_FRESH3_DATA = _fresh_draws(5, 6) + ("train_fsk_lowbt", "train_fsk_lowbt_wide")
+LOWBT_DATA = ("train_fsk_lowbt", "train_fsk_lowbt_wide")
+CLASSIFIER_FRESH3_DATA = _fresh_draws(5, 6) + LOWBT_DATA
+# Draws 8 and 9 (draw 7 would reuse seeds 7101/7102 of the codec's test sets) and a new
+# draw of the low-BT sets.
+CLASSIFIER_FRESH4_DATA = _fresh_draws(8, 9) + _fresh_draws(8, of=LOWBT_DATA)
 
 # The HQARF codec's data: nominal and randomised transmitters over a wide SNR range for
 # training; test sets at the SNRs of the measurement, which `rfml bench codec-rate` generates
@@ -135,8 +139,8 @@ class Step:
 
 
 # The CNN baseline's training, the shipped baseline's recipe and TS-DDAE's comparison alike:
-# 50 + 70 + 85 + 70 + 60 min on one thread, the total of TS-DDAE's steps
-# (20 + 30 + 105 + 50 + 70 + 60).
+# 50 + 70 + 85 + 70 + 60 + 50 min on one thread, the total of TS-DDAE's steps
+# (20 + 30 + 105 + 50 + 70 + 60 + 50).
 CNN_BASELINE_STEPS = (
     Step("cnn_baseline_small", "cnn_baseline", "fit", 50.0, epochs=50, lr=2e-3),
     Step("cnn_baseline_more", "cnn_baseline", "fit", 70.0, epochs=60, lr=1e-3,
@@ -147,6 +151,8 @@ CNN_BASELINE_STEPS = (
          init="cnn_baseline_fresh", data=CLASSIFIER_FRESH2_DATA, seed=3),
     Step("cnn_baseline_fresh3", "cnn_baseline", "fit", 60.0, epochs=60, lr=5e-4,
          init="cnn_baseline_fresh2", data=CLASSIFIER_FRESH3_DATA, seed=4),
+    Step("cnn_baseline_fresh4", "cnn_baseline", "fit", 50.0, epochs=60, lr=2.5e-4,
+         init="cnn_baseline_fresh3", data=CLASSIFIER_FRESH4_DATA, seed=5),
 )  # fmt: skip
 
 

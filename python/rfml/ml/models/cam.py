@@ -14,7 +14,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..contract import DEFAULT_VECTOR_LENGTH
-from ..recipes import CLASSIFIER_DATA, CLASSIFIER_MORE_DATA, CLASSIFIER_TESTS, Recipe, Step
+from ..recipes import (
+    CLASSIFIER_DATA,
+    CLASSIFIER_FRESH3_DATA,
+    CLASSIFIER_MORE_DATA,
+    CLASSIFIER_TESTS,
+    Recipe,
+    Step,
+)
 from ..signal import normalize_power
 from . import fit_stage, from_preset
 
@@ -115,6 +122,8 @@ RECIPES = {
             Step("cam_small", KIND, "fit", budget_min=12.0, epochs=50, lr=2e-3),
             Step("cam_cont", KIND, "fit", budget_min=25.0, epochs=50, lr=1e-3, init="cam_small",
                  data=CLASSIFIER_MORE_DATA, seed=1),
+            Step("cam_fresh", KIND, "fit", budget_min=40.0, epochs=50, lr=1e-3, init="cam_cont",
+                 data=CLASSIFIER_FRESH3_DATA, seed=2),
         ),
         tests=tuple(t for t in CLASSIFIER_TESTS if t.name in ("nominal", "randomized", "wide")),
     )

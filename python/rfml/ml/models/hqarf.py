@@ -563,6 +563,8 @@ STEPS = (
      ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
     ("k1024f", "task", "k1024e", 25.0, 2, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
      ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
+    ("k1024g", "task", "k1024f", 25.0, 2, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
+     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
 )
 # fmt: on
 

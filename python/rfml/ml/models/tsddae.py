@@ -43,6 +43,7 @@ from ..recipes import (
     CLASSIFIER_DATA,
     CLASSIFIER_FRESH2_DATA,
     CLASSIFIER_FRESH3_DATA,
+    CLASSIFIER_FRESH4_DATA,
     CLASSIFIER_FRESH_DATA,
     CLASSIFIER_MORE_DATA,
     CLASSIFIER_TESTS,
@@ -463,9 +464,9 @@ ARCHITECTURE = (
 
 # The shipped checkpoint: pre-training (unlabelled) then fine-tuning on nominal, randomised
 # and wide-range transmitters with an honest GFSK/GMSK boundary (recipes.DATA_SETS), then
-# continued training on twice the data (more GFSK and GMSK), then on three pairs of fresh
-# draws of it one after another (the last with GFSK/GMSK at low BT); the CNN baseline is
-# trained on the same data for the same total time (335 min), and the few-label comparison.
+# continued training on twice the data (more GFSK and GMSK), then on four pairs of fresh
+# draws of it one after another (the last two with GFSK/GMSK at low BT); the CNN baseline is
+# trained on the same data for the same total time (385 min), and the few-label comparison.
 # Each run uses one CPU thread, so two can train side by side on a 2-core machine with equal
 # shares.
 PRETRAIN_DATA = ("train_rand", "train_nom", "train_wide")
@@ -486,6 +487,8 @@ RECIPES = {
                  init="tsddae_cont2", data=CLASSIFIER_FRESH2_DATA, seed=3),
             Step("tsddae_cont4", KIND, "finetune", budget_min=60.0, epochs=60, lr=5e-4,
                  init="tsddae_cont3", data=CLASSIFIER_FRESH3_DATA, seed=4),
+            Step("tsddae_cont5", KIND, "finetune", budget_min=50.0, epochs=60, lr=2.5e-4,
+                 init="tsddae_cont4", data=CLASSIFIER_FRESH4_DATA, seed=5),
         ),
         compare=CNN_BASELINE_STEPS,
         tests=CLASSIFIER_TESTS,
