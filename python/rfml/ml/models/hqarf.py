@@ -537,6 +537,9 @@ ARCHITECTURE = (
 
 # The recipe's steps: name, stage, the step it starts from, budget (min), epochs, lr, settings
 # (`rfml train --set`), data (empty: the recipe's training sets).
+CODEC_SETS4 = ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")
+CODEC_SETS5 = CODEC_SETS4 + ("codec_rand4",)
+THROUGH_BOTH = ("task_weight=10", "task_classifiers=tsddae,cam")  # TS-DDAE and CAM, weight 10
 # fmt: off
 STEPS = (
     ("reconstruct", "reconstruct", None, 12.0, 2, 2e-3, (), ()),
@@ -545,26 +548,18 @@ STEPS = (
     ("task", "task", "generative", 45.0, 4, 3e-4, (), ()),
     ("task2", "task", "task", 40.0, 6, 3e-4, ("task_weight=4",),
      ("codec_rand", "codec_nom", "codec_rand2")),
-    ("task3", "task", "task2", 40.0, 6, 3e-4, ("task_weight=10",),
-     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
+    ("task3", "task", "task2", 40.0, 6, 3e-4, ("task_weight=10",), CODEC_SETS4),
     # 1024 entries in L3's and L4's codebooks (grown from task3's 256; L0..L2 keep 256,
     # whose search sets the encoder's speed), tuned through two classifiers
     ("k1024", "task", "task3", 55.0, 6, 3e-4,
-     ("codebook_size=[256,256,256,1024,1024]", "task_weight=10", "task_classifiers=tsddae,cam"),
-     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
-    ("k1024b", "task", "k1024", 40.0, 4, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
-     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3")),
-    ("k1024c", "task", "k1024b", 75.0, 5, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
-     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
+     ("codebook_size=[256,256,256,1024,1024]",) + THROUGH_BOTH, CODEC_SETS4),
+    ("k1024b", "task", "k1024", 40.0, 4, 3e-4, THROUGH_BOTH, CODEC_SETS4),
+    ("k1024c", "task", "k1024b", 75.0, 5, 3e-4, THROUGH_BOTH, CODEC_SETS5),
     # again through the classifiers that replaced those it was tuned through (each time)
-    ("k1024d", "task", "k1024c", 30.0, 2, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
-     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
-    ("k1024e", "task", "k1024d", 25.0, 2, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
-     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
-    ("k1024f", "task", "k1024e", 25.0, 2, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
-     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
-    ("k1024g", "task", "k1024f", 25.0, 2, 3e-4, ("task_weight=10", "task_classifiers=tsddae,cam"),
-     ("codec_rand", "codec_nom", "codec_rand2", "codec_rand3", "codec_rand4")),
+    ("k1024d", "task", "k1024c", 30.0, 2, 3e-4, THROUGH_BOTH, CODEC_SETS5),
+    ("k1024e", "task", "k1024d", 25.0, 2, 3e-4, THROUGH_BOTH, CODEC_SETS5),
+    ("k1024f", "task", "k1024e", 25.0, 2, 3e-4, THROUGH_BOTH, CODEC_SETS5),
+    ("k1024g", "task", "k1024f", 25.0, 2, 3e-4, THROUGH_BOTH, CODEC_SETS5),
 )
 # fmt: on
 
