@@ -245,3 +245,21 @@ def test_eval_scores_chosen_classes_by_a_generation_parameter(tmp_path, capsys):
         rfml([*argv[:-3], "QAM16"])
     with pytest.raises(SystemExit):
         rfml([*argv[:-1], "bt=0.3,0.1"])
+
+
+def test_by_table_keeps_a_column_per_bin_when_three_digits_would_merge_them():
+    """`--by` column heads have 3 significant digits; bins that would read alike get as many
+    as tell them apart."""
+    import itertools
+
+    from gnuradio.rfml.apps.eval import _by_table
+
+    def report(edges):
+        bins = [dict(low=lo, high=hi, n=2, accuracy=0.5, per_snr={"0": 0.5})
+                for lo, hi in itertools.pairwise(edges)]  # fmt: skip
+        return {"by": {"param": "bt", "bins": bins}}
+
+    heads = _by_table(report([0.1, 0.2, 0.3])).splitlines()[1].split()
+    assert heads == ["SNR", "dB", "0.1-0.2", "0.2-0.3"]
+    heads = _by_table(report([0.10001, 0.10002, 0.10003])).splitlines()[1].split()
+    assert heads[2:] == ["0.10001-0.10002", "0.10002-0.10003"]

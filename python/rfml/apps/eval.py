@@ -137,7 +137,11 @@ def _only_classes(ds, names):
 def _by_table(report):
     """Accuracy per SNR (rows) and parameter bin (columns) as text."""
     by = report["by"]
-    bins = {f"{b['low']:.3g}-{b['high']:.3g}": b for b in by["bins"]}
+    # 3 significant digits, unless two bins would read alike: then the shortest exact form
+    for edge in ("{:.3g}".format, lambda x: repr(float(x))):
+        bins = {f"{edge(b['low'])}-{edge(b['high'])}": b for b in by["bins"]}
+        if len(bins) == len(by["bins"]):
+            break
     counts = "     n  " + "  ".join(f"{b['n']:12d}" for b in bins.values())
     return "\n".join((f"{by['param']}:", _table(bins), counts))
 
