@@ -147,6 +147,33 @@ def test_budget_stops_cleanly():
     assert out["epochs"] < 1000 and out["seconds"] < 10
 
 
+def test_symmetries_augment_iq_and_clean_alike_with_their_mirror_images():
+    """``symmetries``: each vector (and its clean twin, the same way) is rotated, and about
+    half of them conjugated, half reversed in time; plain augmentation only rotates."""
+    from gnuradio.rfml.ml.signal import mirror
+
+    n, t = 400, torch.arange(L, dtype=torch.float32)
+    z = (1 + t / L) * torch.exp(1j * 2 * math.pi * 0.3 * t**2 / L)  # ramp and chirp
+    x = torch.stack((z.real, z.imag))[None].repeat(n, 1, 1)
+    flags = torch.arange(n) % 2 == 0, torch.arange(n) % 3 == 0
+    assert torch.allclose(mirror(mirror(x, *flags), *flags), x)
+    for symmetries in (False, True):
+        batch = {"iq": x.clone(), "clean": x.clone()}
+        train._augment(batch, torch.Generator().manual_seed(1), symmetries)
+        assert torch.equal(batch["iq"], batch["clean"])
+        y = torch.complex(batch["iq"][:, 0], batch["iq"][:, 1])
+        reversed_ = (y.abs() - z.flip(0).abs()).abs().amax(1) < 1e-4
+        y = torch.where(reversed_[:, None], y.flip(1), y)
+        # y = exp(j phi) z: y conj(z) has one phase; y = exp(j phi) conj(z): y z has
+        one_phase = lambda u: (u / u.abs()).mean(1).abs()  # noqa: E731
+        conj = one_phase(y * z) > one_phase(y * z.conj())
+        assert torch.allclose(y.abs(), z.abs().expand(n, L), atol=1e-4)
+        if symmetries:
+            assert 0.4 < reversed_.float().mean() < 0.6 and 0.4 < conj.float().mean() < 0.6
+        else:
+            assert not reversed_.any() and not conj.any()
+
+
 class Boxcar(torch.nn.Module):
     """A real (if simple) denoiser: a moving average over ``n`` samples of I and Q."""
 
@@ -279,6 +306,9 @@ def test_recipe_scores_only_the_last_compare_step_of_a_chain_with_its_own_seed()
     assert _step_args(args, recipe, more, paths, Path("w")).seed == 7
     assert _step_args(args, recipe, more, paths, Path("w")).data == ["b.h5"]
     assert _step_args(args, recipe, first, paths, Path("w")).seed == 3
+    assert _step_args(args, recipe, first, paths, Path("w")).symmetries is False
+    mirrored = Step("cnn_sym", "cnn_baseline", "fit", 1.0, 1, 1e-3, symmetries=True)
+    assert _step_args(args, recipe, mirrored, paths, Path("w")).symmetries is True
 
 
 def test_from_shipped_puts_each_shipped_checkpoint_in_the_work_dir_as_its_step(tmp_path):

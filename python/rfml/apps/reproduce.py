@@ -177,7 +177,7 @@ def _step_args(args, recipe, step, paths, work):
         lr=step.lr, weight_decay=0.01, budget_min=step.budget_min * args.budget_scale,
         val_fraction=recipe.val_fraction, max_vectors=None, labels=None, record_into=None,
         seed=recipe.seed if step.seed is None else step.seed, threads=args.threads,
-        no_amp=args.no_amp, fresh=False,
+        symmetries=step.symmetries, no_amp=args.no_amp, fresh=False,
         quiet=args.quiet,
     )  # fmt: skip
 

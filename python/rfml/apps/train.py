@@ -33,6 +33,7 @@ PREPROCESSING = (
     "raw float32 IQ (B, 2, L) in; the model scales each vector so that I and Q have unit "
     "mean square; training augmentation: a random carrier phase rotation per vector"
 )
+SYMMETRIES = ", its complex conjugate and time reverse, each with probability 1/2 (--symmetries)"
 
 
 def get_args_parser():
@@ -59,6 +60,9 @@ def get_args_parser():
     p.add_argument("--labels", default="25,100", help="few-labels: per class and SNR")
     p.add_argument("--record-into", help="few-labels: checkpoint whose card gets the results")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, order and noise")
+    p.add_argument("--symmetries", action="store_true",
+                   help="also train on the complex conjugates and time reverses of vectors "
+                        "(each with probability 1/2; each class is closed under both)")  # fmt: skip
     p.add_argument("--threads", type=int, default=2, help="CPU threads (%(default)s)")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on a GPU")
     p.add_argument("--fresh", action="store_true", help="ignore saved progress, start over")
@@ -173,6 +177,8 @@ def train_stage(args, kind, stage_name, *, signature_extra=None):
         "budget_s": args.budget_min * 60 if args.budget_min else None,
         "seed": args.seed,
     }
+    if getattr(args, "symmetries", False):
+        settings["symmetries"] = True
     depends = stage.depends(model.config) if stage.depends else None
     signature = {"kind": kind, "stage": stage_name, "config": model.config, "init": args.init,
                  "data": [str(d) for d in args.data], "settings": settings,
@@ -208,7 +214,7 @@ def train_stage(args, kind, stage_name, *, signature_extra=None):
     card = {
         "classes": classes,
         "architecture": module.ARCHITECTURE,
-        "preprocessing": PREPROCESSING,
+        "preprocessing": PREPROCESSING + (SYMMETRIES if settings.get("symmetries") else ""),
         "command": command_line(args, ["rfml", "train", kind, stage_name]),
         "metrics": {},
         "training": training,

@@ -123,7 +123,8 @@ class Step:
     the data sets it trains on when they differ from the recipe's ``train`` (e.g. a
     fine-tuning step on few labels); ``config`` changes settings of the preset ("KEY=VALUE",
     `rfml train --set`; e.g. an ablation); ``seed`` replaces the recipe's (a continued run
-    draws other batches and validation vectors than the run it starts from)."""
+    draws other batches and validation vectors than the run it starts from); ``symmetries``
+    augments with complex conjugates and time reverses (`rfml train --symmetries`)."""
 
     name: str
     kind: str
@@ -136,6 +137,7 @@ class Step:
     data: tuple = ()
     config: tuple = ()
     seed: int | None = None
+    symmetries: bool = False
 
 
 # The CNN baseline's training, the shipped baseline's recipe and TS-DDAE's comparison alike:

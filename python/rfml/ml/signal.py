@@ -65,6 +65,15 @@ def rotate(x, phi):
     return torch.stack((c * i - s * q, s * i + c * q), dim=1)
 
 
+def mirror(x, conjugate, reverse):
+    """Complex-conjugate the vectors of x (B, 2, L) where ``conjugate`` (B,) bool is true,
+    then reverse in time those where ``reverse`` (B,) bool is. Every modulation we make
+    (and OFDM with its carriers mirrored) stays the same class under both."""
+    q = torch.where(conjugate[:, None], -x[:, 1], x[:, 1])
+    x = torch.stack((x[:, 0], q), dim=1)
+    return torch.where(reverse[:, None, None], x.flip(-1), x)
+
+
 def random_phase(n, generator=None, device="cpu"):
     """n carrier phases ~ U[0, 2 pi): (n, 1) float32."""
     return torch.rand(n, 1, generator=generator, device=device) * (2 * math.pi)

@@ -10,7 +10,9 @@ after an interruption. The model module owns its losses (:class:`ml.models.Stage
 Data are numpy arrays held in memory, keyed by batch field: ``iq``/``clean`` ``(N, 2, L)``
 float32, ``label`` ``(N,)`` int64, ``snr_db`` ``(N,)`` float32. Augmentation (the same for
 every model): each vector, and its clean twin, is rotated by one random carrier phase, which
-every receiver sees anyway.
+every receiver sees anyway; with ``symmetries`` the pair is also complex-conjugated and
+reversed in time, each with probability 1/2 (a transmitter's mirror image in frequency and
+time is a transmitter of the same class).
 """
 
 import copy
@@ -25,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .signal import random_phase, rotate
+from .signal import mirror, random_phase, rotate
 
 DEFAULT_THREADS = 2
 
@@ -133,13 +135,19 @@ def _batch(data, idx, needs, device):
     return {k: torch.from_numpy(np.ascontiguousarray(data[k][idx])).to(device) for k in needs}
 
 
-def _augment(batch, generator):
-    """Rotate iq and clean of each vector by one random phase (in place)."""
+def _augment(batch, generator, symmetries=False):
+    """Rotate iq and clean of each vector by one random phase (in place); with
+    ``symmetries`` also conjugate and time-reverse the pair, each with probability 1/2."""
     first = batch.get("iq", batch.get("clean"))
-    phi = random_phase(first.shape[0], generator, first.device)
+    n, dev = first.shape[0], first.device
+    phi = random_phase(n, generator, dev)
+    if symmetries:
+        conjugate, reverse = torch.rand(2, n, generator=generator, device=dev) < 0.5
     for key in ("iq", "clean"):
         if key in batch:
             batch[key] = rotate(batch[key], phi)
+            if symmetries:
+                batch[key] = mirror(batch[key], conjugate, reverse)
 
 
 def _epoch_seed(seed, rank, epoch):
@@ -214,6 +222,7 @@ def train(
     desc="train",
     resume=None,
     signature=None,
+    symmetries=False,
 ):
     """Train ``model`` in place for one stage and return a summary.
 
@@ -236,6 +245,8 @@ def train(
             exists, written after every epoch.
         signature (dict | None): what the run is (kind, stage, config, data...); a resume
             file of another run is refused.
+        symmetries (bool): augment with the complex conjugate and the time reverse too
+            (when the stage augments).
 
     Returns:
         dict: steps, epochs, seconds, best_epoch, val_loss (and val_accuracy), loss_first,
@@ -291,7 +302,7 @@ def train(
             idx = np.sort(order[i * batch_size : (i + 1) * batch_size])
             batch = _batch(data, idx, stage.needs, dev)
             if stage.augment:
-                _augment(batch, gen)
+                _augment(batch, gen, symmetries)
             for group in opt.param_groups:
                 elapsed = time.perf_counter() - t0
                 group["lr"] = lr * lr_factor(state["step"], total, elapsed, budget_s)
