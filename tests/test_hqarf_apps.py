@@ -104,7 +104,7 @@ def test_reproduce_runs_the_codec_recipe_and_records_its_measurement(tmp_path):
     rate = card["metrics"]["codec_rate"]
     assert list(rate["levels"]) == ["L0", "L1", "L2", "L3", "L4"]
     stages = [s.name for s in card_steps(card)]
-    assert stages == ["reconstruct", "quantise", "generative"] + ["task"] * 10
+    assert stages == ["reconstruct", "quantise", "generative"] + ["task"] * 11
     assert card["config"]["codebook_size"] == [256, 256, 256, 1024, 1024]  # grown at L3 and L4
     tuned = card["training"]["depends_on"]["classifiers"]
     assert {k: v["file"] for k, v in tuned.items()} == {"tsddae": "tsddae_small.safetensors",

@@ -322,10 +322,10 @@ def test_from_shipped_puts_each_shipped_checkpoint_in_the_work_dir_as_its_step(t
 
     recipes = models.recipes()
     written = {p.name for p in seed_from_shipped(tmp_path, checkpoint.WEIGHTS_DIR, recipes)}
-    assert {"tsddae_cont5.safetensors", "cam_fresh.safetensors"} <= written
-    assert "cnn_baseline_fresh4.safetensors" in written  # the last step of TS-DDAE's comparison
+    assert {"tsddae_sym.safetensors", "cam_fresh.safetensors"} <= written
+    assert "cnn_baseline_sym.safetensors" in written  # the last step of TS-DDAE's comparison
     assert "few_labels_tsddae_pre.json" in written
-    card = checkpoint.read_card(tmp_path / "tsddae_cont5.safetensors")
+    card = checkpoint.read_card(tmp_path / "tsddae_sym.safetensors")
     assert card["command"].startswith("rfml train tsddae finetune") and "metrics" not in card
     assert card["training_seconds"]["tsddae_pre"] > 0
     _, recipe = recipes["tsddae_small"]
@@ -334,7 +334,7 @@ def test_from_shipped_puts_each_shipped_checkpoint_in_the_work_dir_as_its_step(t
     tests = [t.data for t in recipe.tests]
     assert data_in_use(tmp_path, recipe) == list(dict.fromkeys(tests))  # no training data
     assert seed_from_shipped(tmp_path, checkpoint.WEIGHTS_DIR, recipes) == []  # already there
-    (tmp_path / "cnn_baseline_fresh4.safetensors").unlink()  # without it: the whole chain
+    (tmp_path / "cnn_baseline_sym.safetensors").unlink()  # without it: the whole chain
     assert needed_steps(tmp_path, recipe, recipe.compare) == {s.name for s in recipe.compare}
     unused = {"train_rand", "few_pool"}  # TS-DDAE's pre-training set, the few-label pool
     assert set(data_in_use(tmp_path, recipe)) == set(recipe.data_needed()) - unused

@@ -44,12 +44,14 @@ def test_shipped_pipeline_at_toy_scale(tmp_path, capsys):
         "tsddae_cont3",
         "tsddae_cont4",
         "tsddae_cont5",
+        "tsddae_sym",
         "cnn_baseline_small",
         "cnn_baseline_more",
         "cnn_baseline_fresh",
         "cnn_baseline_fresh2",
         "cnn_baseline_fresh3",
         "cnn_baseline_fresh4",
+        "cnn_baseline_sym",
     }
     for name in ("tsddae_small_accuracy_vs_snr.png", "tsddae_small_confusion_-5dB.png",
                  "tsddae_small_suites.png"):  # fmt: skip

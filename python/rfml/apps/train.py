@@ -33,7 +33,9 @@ PREPROCESSING = (
     "raw float32 IQ (B, 2, L) in; the model scales each vector so that I and Q have unit "
     "mean square; training augmentation: a random carrier phase rotation per vector"
 )
-SYMMETRIES = ", its complex conjugate and time reverse, each with probability 1/2 (--symmetries)"
+SYMMETRIES = (
+    ", its complex conjugate and its time reverse, each with probability 1/2 (--symmetries)"
+)
 
 
 def get_args_parser():

@@ -100,6 +100,9 @@ CLASSIFIER_FRESH3_DATA = _fresh_draws(5, 6) + LOWBT_DATA
 # Draws 8 and 9 (draw 7 would reuse seeds 7101/7102 of the codec's test sets) and a new
 # draw of the low-BT sets.
 CLASSIFIER_FRESH4_DATA = _fresh_draws(8, 9) + _fresh_draws(8, of=LOWBT_DATA)
+# Draws 10 and 11 and the low-BT sets' draw 9, for a step that also trains on the mirror
+# images of the vectors (Step.symmetries).
+CLASSIFIER_FRESH5_DATA = _fresh_draws(10, 11) + _fresh_draws(9, of=LOWBT_DATA)
 
 # The HQARF codec's data: nominal and randomised transmitters over a wide SNR range for
 # training; test sets at the SNRs of the measurement, which `rfml bench codec-rate` generates
@@ -155,6 +158,8 @@ CNN_BASELINE_STEPS = (
          init="cnn_baseline_fresh2", data=CLASSIFIER_FRESH3_DATA, seed=4),
     Step("cnn_baseline_fresh4", "cnn_baseline", "fit", 50.0, epochs=60, lr=2.5e-4,
          init="cnn_baseline_fresh3", data=CLASSIFIER_FRESH4_DATA, seed=5),
+    Step("cnn_baseline_sym", "cnn_baseline", "fit", 50.0, epochs=60, lr=2.5e-4,
+         init="cnn_baseline_fresh4", data=CLASSIFIER_FRESH5_DATA, seed=6, symmetries=True),
 )  # fmt: skip
 
 

@@ -560,6 +560,7 @@ STEPS = (
     ("k1024e", "task", "k1024d", 25.0, 2, 3e-4, THROUGH_BOTH, CODEC_SETS5),
     ("k1024f", "task", "k1024e", 25.0, 2, 3e-4, THROUGH_BOTH, CODEC_SETS5),
     ("k1024g", "task", "k1024f", 25.0, 2, 3e-4, THROUGH_BOTH, CODEC_SETS5),
+    ("k1024h", "task", "k1024g", 25.0, 2, 3e-4, THROUGH_BOTH, CODEC_SETS5),
 )
 # fmt: on
 
