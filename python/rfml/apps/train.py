@@ -179,7 +179,7 @@ def train_stage(args, kind, stage_name, *, signature_extra=None):
         "budget_s": args.budget_min * 60 if args.budget_min else None,
         "seed": args.seed,
     }
-    if getattr(args, "symmetries", False):
+    if args.symmetries:
         settings["symmetries"] = True
     depends = stage.depends(model.config) if stage.depends else None
     signature = {"kind": kind, "stage": stage_name, "config": model.config, "init": args.init,

@@ -144,8 +144,8 @@ class Step:
 
 
 # The CNN baseline's training, the shipped baseline's recipe and TS-DDAE's comparison alike:
-# 50 + 70 + 85 + 70 + 60 + 50 min on one thread, the total of TS-DDAE's steps
-# (20 + 30 + 105 + 50 + 70 + 60 + 50).
+# 50 + 70 + 85 + 70 + 60 + 50 + 50 min on one thread, the total of TS-DDAE's steps
+# (20 + 30 + 105 + 50 + 70 + 60 + 50 + 50).
 CNN_BASELINE_STEPS = (
     Step("cnn_baseline_small", "cnn_baseline", "fit", 50.0, epochs=50, lr=2e-3),
     Step("cnn_baseline_more", "cnn_baseline", "fit", 70.0, epochs=60, lr=1e-3,

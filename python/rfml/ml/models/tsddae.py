@@ -465,9 +465,10 @@ ARCHITECTURE = (
 
 # The shipped checkpoint: pre-training (unlabelled) then fine-tuning on nominal, randomised
 # and wide-range transmitters with an honest GFSK/GMSK boundary (recipes.DATA_SETS), then
-# continued training on twice the data (more GFSK and GMSK), then on four pairs of fresh
-# draws of it one after another (the last two with GFSK/GMSK at low BT); the CNN baseline is
-# trained on the same data for the same total time (385 min), and the few-label comparison.
+# continued training on twice the data (more GFSK and GMSK), then on five pairs of fresh
+# draws of it one after another (the last three with GFSK/GMSK at low BT, the last also with
+# the vectors' mirror images); the CNN baseline is trained on the same data for the same
+# total time (435 min), and the few-label comparison.
 # Each run uses one CPU thread, so two can train side by side on a 2-core machine with equal
 # shares.
 PRETRAIN_DATA = ("train_rand", "train_nom", "train_wide")
